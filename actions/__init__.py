@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin steps that read slots and call bot/ services."""

@@ -1,0 +1,1 @@
+"""Gracious: the bot's own code (settings, billing client, channels, NLU parts)."""

@@ -1,0 +1,17 @@
+"""A blank English spaCy pipeline, installable so Rasa can load it by name.
+
+Pretrained spaCy pipelines cannot be downloaded on our machines, and Rasa's
+SpacyNLP resolves its ``model`` through ``spacy.load`` and ``spacy.info``,
+both of which need an installed package with a ``meta.json``. This package
+is that, and nothing more: the tokenizer rules of ``spacy.blank("en")``.
+"""
+
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+
+def load(**overrides: Any) -> Language:
+    """Return a fresh blank English pipeline (overrides such as disable are moot)."""
+    return spacy.blank("en")

@@ -1,0 +1,83 @@
+"""Settings fail fast and clearly, and secrets are not printed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from billing_service.settings import Settings as BillingSettings
+from billing_service.settings import SettingsError as BillingSettingsError
+from bot.settings import Settings, SettingsError
+
+KEY = "k" * 40
+
+
+def test_the_bot_needs_the_billing_key_and_names_it() -> None:
+    with pytest.raises(SettingsError, match="BILLING_API_KEY"):
+        Settings.from_env({})
+
+
+def test_the_bot_reads_its_settings_and_hides_the_key() -> None:
+    settings = Settings.from_env(
+        {
+            "BILLING_API_KEY": KEY,
+            "BILLING_URL": "http://billing:9000",
+            "BILLING_READ_TIMEOUT_SECONDS": "2.5",
+            "BILLING_RETRIES": "0",
+        }
+    )
+    assert settings.billing_url == "http://billing:9000"
+    assert settings.billing_read_timeout == 2.5 and settings.billing_retries == 0
+    assert KEY not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("BILLING_READ_TIMEOUT_SECONDS", "soon"),
+        ("BILLING_CONNECT_TIMEOUT_SECONDS", "0"),
+        ("BILLING_RETRIES", "-1"),
+    ],
+)
+def test_a_malformed_bot_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({"BILLING_API_KEY": KEY, name: value})
+
+
+def test_billing_needs_long_secrets_and_hides_them() -> None:
+    with pytest.raises(BillingSettingsError, match="BILLING_TOKEN_SECRET"):
+        BillingSettings.from_env(
+            {"BILLING_API_KEY": KEY, "BILLING_TOKEN_SECRET": "short"}
+        )
+    settings = BillingSettings.from_env(
+        {
+            "BILLING_API_KEY": KEY,
+            "BILLING_TOKEN_SECRET": "t" * 40,
+            "BILLING_LOCKOUT_MAX_FAILURES": "5",
+        }
+    )
+    assert settings.lockout_max_failures == 5
+    assert settings.database_url == "sqlite:///var/billing.sqlite3"
+    assert KEY not in repr(settings) and KEY not in str(settings.api_key)
+    with pytest.raises(BillingSettingsError, match="BILLING_LOCKOUT_SECONDS"):
+        BillingSettings.from_env(
+            {
+                "BILLING_API_KEY": KEY,
+                "BILLING_TOKEN_SECRET": "t" * 40,
+                "BILLING_LOCKOUT_SECONDS": "ten",
+            }
+        )
+
+
+def test_the_billing_service_refuses_to_start_without_secrets() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "billing_service", "serve"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "BILLING_API_KEY is not set" in run.stderr
