@@ -6,6 +6,7 @@ both of which need an installed package with a ``meta.json``. This package
 is that, and nothing more: the tokenizer rules of ``spacy.blank("en")``.
 """
 
+from pathlib import Path
 from typing import Any
 
 import spacy
@@ -14,4 +15,8 @@ from spacy.language import Language
 
 def load(**overrides: Any) -> Language:
     """Return a fresh blank English pipeline (overrides such as disable are moot)."""
-    return spacy.blank("en")
+    nlp = spacy.blank("en")
+    # Rasa refuses a pipeline whose path is None ("not loaded from disk");
+    # this one is complete as it is, so its path is this package.
+    nlp._path = Path(__file__).parent
+    return nlp

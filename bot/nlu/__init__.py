@@ -1,0 +1,16 @@
+"""Custom Rasa NLU components for Gracious.
+
+Importing this package registers the components with Rasa's DefaultV1Recipe, so
+config.yml can refer to them as ``bot.nlu.CardEmailExtractor`` and
+``bot.nlu.CancelTargetGuard``.
+"""
+
+from bot.nlu.entities import CardEmailExtractor, find_entities
+from bot.nlu.guard import CancelTargetGuard, foreign_cancel_target
+
+__all__ = [
+    "CancelTargetGuard",
+    "CardEmailExtractor",
+    "find_entities",
+    "foreign_cancel_target",
+]

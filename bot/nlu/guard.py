@@ -1,0 +1,321 @@
+"""Post-classifier guard: "cancel my order" is not a subscription cancellation.
+
+When the intent classifier says ``cancel_subscription`` but the message cancels
+(stops, closes, deletes, ...) a *named object* that is not this company's
+subscription -- "cancel my flight", "close the window", "unsubscribe me from
+your newsletter" -- the guard swaps the prediction to ``out_of_scope``.
+
+The rule is deliberately conservative and does not list foreign objects:
+it only knows the (closed) vocabulary of *our* product -- subscription,
+membership, plan, account, renewal, ... -- and fires only when
+
+1. a cancel verb is followed by a determiner ("my", "the", "that", ...) and
+   an object phrase with at least one content word, and
+2. no word in the whole message looks like (fuzzily, for typos) a word of our
+   product's vocabulary.
+
+Bare or pronoun requests ("cancel it", "I want out", "stop charging me",
+"cancel everything") are never touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+CANCEL_VERB = re.compile(
+    r"(cance?l+(ed|ing|led|ling)?|cancle|canel|cxl|stop(ping)?|end(ing)?|"
+    r"clos(e|ing)|delet(e|ing)?|terminat(e|ing)|remov(e|ing)|block|freeze|"
+    r"deactivat(e|ing)|discontinu(e|ing)|unsub[a-z]*|kill|quit|shut|abort|scrap)"
+)
+PARTICLES = {"down", "off", "out", "up", "me", "us", "from", "of", "everything", "all"}
+DETERMINERS = {
+    "my",
+    "the",
+    "this",
+    "that",
+    "our",
+    "your",
+    "a",
+    "an",
+    "his",
+    "her",
+    "their",
+    "these",
+    "those",
+    "mine",
+    "ur",
+    "teh",
+    "tha",
+    "da",
+}
+# words that end an object phrase
+STOP_WORDS = {
+    "for",
+    "at",
+    "on",
+    "in",
+    "with",
+    "to",
+    "from",
+    "by",
+    "of",
+    "before",
+    "after",
+    "and",
+    "or",
+    "but",
+    "please",
+    "pls",
+    "plz",
+    "now",
+    "asap",
+    "today",
+    "tomorrow",
+    "immediately",
+    "so",
+    "because",
+    "since",
+    "if",
+    "then",
+    "as",
+    "right",
+    "thanks",
+    "thank",
+    "i",
+    "you",
+    "it",
+    "which",
+    "that",
+    "who",
+    "when",
+    "is",
+    "was",
+    "are",
+    "im",
+    "i'm",
+    "will",
+    "cause",
+    "cuz",
+    "too",
+    "also",
+    "already",
+}
+# object words that say nothing about *what* is cancelled
+NEUTRAL = {
+    "thing",
+    "things",
+    "stuff",
+    "everything",
+    "one",
+    "whole",
+    "entire",
+    "current",
+    "monthly",
+    "annual",
+    "yearly",
+    "weekly",
+    "lot",
+    "all",
+    "it",
+    "bloody",
+    "damn",
+    "stupid",
+    "recurring",
+    "automatic",
+    "existing",
+    "active",
+    "paid",
+    "new",
+    "old",
+    "online",
+    "digital",
+    "own",
+    "next",
+    "last",
+    "first",
+    "data",
+    "info",
+    "information",
+    "details",
+    "personal",
+    "payments",
+    "payment",
+    "term",
+    "month",
+    "months",
+    "period",
+    "cycle",
+    "year",
+    "week",
+}
+# our product's vocabulary (closed set); matched exactly, or fuzzily for long words
+PRODUCT_WORDS = {
+    "subscription",
+    "subscriptions",
+    "subscribed",
+    "subscriber",
+    "sub",
+    "subs",
+    "membership",
+    "memberships",
+    "member",
+    "plan",
+    "plans",
+    "account",
+    "accounts",
+    "acct",
+    "acc",
+    "renewal",
+    "renewals",
+    "renew",
+    "renewing",
+    "autorenew",
+    "auto-renew",
+    "auto-renewal",
+    "autorenewal",
+    "auto",
+    "premium",
+    "trial",
+    "service",
+    "services",
+    "contract",
+    "profile",
+    "gracious",
+    "tier",
+    "billing",
+    "charges",
+    "charge",
+    "charging",
+    "bill",
+    "bills",
+}
+_LONG_PRODUCT_WORDS = [w for w in PRODUCT_WORDS if len(w) >= 7]
+TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def _tokens(text: Text) -> List[Text]:
+    return TOKEN.findall(text.lower())
+
+
+def is_product_word(tok: Text) -> bool:
+    if tok in PRODUCT_WORDS:
+        return True
+    if tok.endswith("'s"):
+        return is_product_word(tok[:-2])
+    if len(tok) < 5 or not tok.isalpha():
+        return False
+    return any(
+        difflib.SequenceMatcher(None, tok, w).ratio() >= 0.8
+        for w in _LONG_PRODUCT_WORDS
+    )
+
+
+def foreign_cancel_target(text: Text) -> Optional[Text]:
+    """Return the cancelled object if it is clearly not our subscription, else None."""
+    toks = _tokens(text)
+    if any(is_product_word(t) for t in toks if not CANCEL_VERB.fullmatch(t)):
+        return None
+    for i, tok in enumerate(toks):
+        if not CANCEL_VERB.fullmatch(tok) or (i and toks[i - 1] in DETERMINERS):
+            continue  # not a verb, or a noun ("the end of the month")
+        j = i + 1
+        while j < len(toks) and toks[j] in PARTICLES:
+            j += 1
+        if j >= len(toks) or toks[j] not in DETERMINERS:
+            continue
+        j += 1
+        phrase: list[str] = []
+        while j < len(toks) and len(phrase) < 4:
+            t = toks[j]
+            if t in STOP_WORDS or not re.match(r"[a-z0-9]", t):
+                break
+            phrase.append(t)
+            j += 1
+        content = [t for t in phrase if t not in NEUTRAL and not t.isdigit()]
+        if content:
+            return " ".join(phrase)
+    return None
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class CancelTargetGuard(GraphComponent, IntentClassifier):
+    """Turns `cancel_subscription` into `out_of_scope` for "cancel <something else>"."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "guarded_intent": "cancel_subscription",
+            "target_intent": "out_of_scope",
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CancelTargetGuard":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        guarded = self.component_config["guarded_intent"]
+        target = self.component_config["target_intent"]
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != guarded:
+                continue
+            obj = foreign_cancel_target(message.get(TEXT) or "")
+            if obj is None:
+                continue
+            conf = intent.get(PREDICTED_CONFIDENCE_KEY, 1.0)
+            ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or []]
+            other = next((r for r in ranking if r.get(INTENT_NAME_KEY) == target), None)
+            for r in ranking:  # swap the two confidences
+                if r.get(INTENT_NAME_KEY) == guarded:
+                    r[PREDICTED_CONFIDENCE_KEY] = (
+                        other[PREDICTED_CONFIDENCE_KEY] if other else 0.0
+                    )
+                elif r is other:
+                    r[PREDICTED_CONFIDENCE_KEY] = conf
+            if other is None:
+                ranking.insert(
+                    0, {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: conf}
+                )
+            ranking.sort(key=lambda r: -r[PREDICTED_CONFIDENCE_KEY])
+            message.set(
+                INTENT,
+                {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: conf},
+                add_to_output=True,
+            )
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            message.set(
+                "cancel_guard",
+                {"original_intent": guarded, "object": obj},
+                add_to_output=True,
+            )
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        return training_data

@@ -1,0 +1,178 @@
+#!/usr/bin/env python
+"""Evaluate a trained Gracious NLU model on tests/nlu/heldout.yml.
+
+Usage:
+    python scripts/nlu_eval.py [MODEL.tar.gz] [--data tests/nlu/heldout.yml]
+        [--min-cancel-recall 0.97] [--max-false-cancel 0.01]
+        [--min-recall affirm=0.95,deny=0.95]
+
+Prints per-intent precision/recall/F1/support, accuracy, cancel_subscription
+recall, the false-cancel rate (share of messages whose true intent is not
+cancel_subscription that were predicted as cancel_subscription) and every
+misclassified message. Exits 1 when a given target is missed.
+nlu_fallback counts as a wrong answer for every intent except out_of_scope.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections import Counter
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+CANCEL = "cancel_subscription"
+OOS = "out_of_scope"
+FALLBACK = "nlu_fallback"
+
+
+def load_examples(path):
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [(m.get("text"), m.get("intent")) for m in load_data(path).intent_examples]
+
+
+def load_entities(path):
+    """Return, per message, the set of annotated (entity, value) pairs."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [
+        {(e["entity"], str(e["value"]).lower()) for e in m.get("entities") or []}
+        for m in load_data(path).intent_examples
+    ]
+
+
+async def predict(model_path, texts):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model_path)
+    return [await agent.parse_message(t) for t in texts]
+
+
+def score(gold, pred):
+    """gold/pred: lists of intent names. Returns per-intent rows and summary."""
+    # predicting nlu_fallback for an out-of-scope message is right
+    pred = [
+        OOS if p == FALLBACK and g == OOS else p
+        for g, p in zip(gold, pred, strict=True)
+    ]
+    rows = {}
+    for intent in sorted(set(gold)):
+        tp = sum(g == p == intent for g, p in zip(gold, pred, strict=True))
+        n_pred = sum(p == intent for p in pred)
+        n_gold = sum(g == intent for g in gold)
+        prec = tp / n_pred if n_pred else 0.0
+        rec = tp / n_gold if n_gold else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        rows[intent] = (prec, rec, f1, n_gold)
+    non_cancel = [p for g, p in zip(gold, pred, strict=True) if g != CANCEL]
+    summary = {
+        "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold),
+        "cancel_recall": rows.get(CANCEL, (0, 0, 0, 0))[1],
+        "false_cancel": sum(p == CANCEL for p in non_cancel) / max(1, len(non_cancel)),
+        "n_false_cancel": sum(p == CANCEL for p in non_cancel),
+        "n_non_cancel": len(non_cancel),
+    }
+    return rows, summary, pred
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "model", nargs="?", help="model archive (default: newest in models/)"
+    )
+    ap.add_argument("--data", default="tests/nlu/heldout.yml")
+    ap.add_argument("--min-cancel-recall", type=float)
+    ap.add_argument("--max-false-cancel", type=float)
+    ap.add_argument("--min-recall", default="", help="e.g. affirm=0.95,deny=0.95")
+    ap.add_argument(
+        "--quiet", action="store_true", help="do not list misclassified messages"
+    )
+    args = ap.parse_args(argv)
+    logging.disable(logging.WARNING)
+    import structlog  # rasa logs every parse at debug level through structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+    )
+
+    model = args.model
+    if model is None:
+        from rasa.model import get_latest_model
+
+        model = get_latest_model("models")
+        if model is None:
+            ap.error("no model given and none found in models/")
+    if not os.path.isfile(model):
+        # Agent.load would silently pick the newest model in a directory instead
+        ap.error(f"no model archive at {model}")
+    examples = load_examples(args.data)
+    texts = [t for t, _ in examples]
+    gold = [i for _, i in examples]
+    results = asyncio.run(predict(model, texts))
+    pred = [r["intent"]["name"] for r in results]
+    rows, s, pred = score(gold, pred)
+
+    print(f"model: {model}\ndata:  {args.data} ({len(gold)} messages)\n")
+    print(f"{'intent':<22}{'prec':>7}{'recall':>8}{'f1':>7}{'support':>9}")
+    for intent, (p, r, f, n) in rows.items():
+        print(f"{intent:<22}{p:>7.3f}{r:>8.3f}{f:>7.3f}{n:>9}")
+    print(f"\naccuracy:                {s['accuracy']:.3f}")
+    print(f"cancel_subscription recall: {s['cancel_recall']:.3f}")
+    print(
+        f"false-cancel rate:       {s['false_cancel']:.4f} "
+        f"({s['n_false_cancel']}/{s['n_non_cancel']})"
+    )
+    missed = Counter(
+        p for g, p in zip(gold, pred, strict=True) if g == CANCEL and p != CANCEL
+    )
+    false_c = Counter(
+        g for g, p in zip(gold, pred, strict=True) if g != CANCEL and p == CANCEL
+    )
+    print(f"cancel misses went to:   {dict(missed)}")
+    print(f"false cancels came from: {dict(false_c)}")
+    gold_ents = load_entities(args.data)
+    got_ents = [
+        {(e["entity"], str(e["value"]).lower()) for e in r.get("entities", [])}
+        for r in results
+    ]
+    tp = sum(len(g & p) for g, p in zip(gold_ents, got_ents, strict=True))
+    n_got, n_gold = sum(map(len, got_ents)), sum(map(len, gold_ents))
+    print(f"entities (card_last4, email): {tp}/{n_gold} found, {n_got - tp} spurious")
+    fired = sum(1 for r in results if "cancel_guard" in r)
+    print(f"cancel guard fired on:   {fired} messages")
+
+    if not args.quiet:
+        print("\nmisclassified (gold -> predicted, confidence):")
+        for (t, g), p, r in zip(examples, pred, results, strict=True):
+            if g != p:
+                print(f"  {g:>20} -> {p:<20} {r['intent']['confidence']:.2f}  {t}")
+
+    failures = []
+    if (
+        args.min_cancel_recall is not None
+        and s["cancel_recall"] < args.min_cancel_recall
+    ):
+        failures.append(
+            f"cancel recall {s['cancel_recall']:.3f} < {args.min_cancel_recall}"
+        )
+    if args.max_false_cancel is not None and s["false_cancel"] > args.max_false_cancel:
+        failures.append(
+            f"false-cancel {s['false_cancel']:.4f} > {args.max_false_cancel}"
+        )
+    for item in filter(None, args.min_recall.split(",")):
+        intent, target = item.split("=")
+        rec = rows.get(intent.strip(), (0, 0, 0, 0))[1]
+        if rec < float(target):
+            failures.append(f"{intent} recall {rec:.3f} < {target}")
+    for f in failures:
+        print(f"TARGET MISSED: {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Unit tests for the custom NLU components in bot.nlu (no model training)."""
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu import (
+    CancelTargetGuard,
+    CardEmailExtractor,
+    find_entities,
+    foreign_cancel_target,
+)
+
+
+def ents(text):
+    return [(e["entity"], e["value"]) for e in find_entities(text)]
+
+
+# ---------------------------------------------------------------- entities
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "cancel, my email is ana@example.com and my card ends in 4242",
+            [("email", "ana@example.com"), ("card_last4", "4242")],
+        ),
+        ("1881", [("card_last4", "1881")]),
+        ("  0005 ", [("card_last4", "0005")]),
+        ("2026", [("card_last4", "2026")]),  # only 4 digits: a card, even if year-like
+        ("last 4 are 0005", [("card_last4", "0005")]),
+        ("card ending 2019", [("card_last4", "2019")]),
+        ("4242 is my card", [("card_last4", "4242")]),
+        (
+            "cancel my subscription, card ends 4242, no offers please",
+            [("card_last4", "4242")],
+        ),
+        ("my email is Mark_T@Example.org.", [("email", "mark_t@example.org")]),
+    ],
+)
+def test_finds_cards_and_emails(text, expected):
+    assert ents(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you charged 2026 last month",
+        "I was charged $1500",
+        "they took 1200 dollars from me",
+        "I have been a member since 2019",
+        "in 2024 I signed up",
+        "cancel my subscription please",
+        "my zip is 123456",
+        "call me at 555 1234 5678",
+    ],
+)
+def test_years_amounts_and_other_numbers_are_not_cards(text):
+    assert [e for e in ents(text) if e[0] == "card_last4"] == []
+
+
+def test_full_card_number_yields_only_last_group():
+    assert ents("my card is 4000 1234 5678 9010") == [("card_last4", "9010")]
+
+
+def test_amount_and_card_in_one_message():
+    assert ents("you charged $1500 to my card ending in 4242") == [
+        ("card_last4", "4242")
+    ]
+
+
+def test_entity_offsets_point_into_text():
+    text = "card ends in 4242, email ana@example.com"
+    for e in find_entities(text):
+        assert text[e["start"] : e["end"]].lower() == e["value"]
+
+
+def test_extractor_component_sets_entities_on_message():
+    extractor = CardEmailExtractor({})
+    msg = Message.build(text="cancel please, card ending 7731, ana@example.com")
+    extractor.process([msg])
+    got = {(e["entity"], e["value"], e["extractor"]) for e in msg.get("entities")}
+    assert got == {
+        ("card_last4", "7731", "CardEmailExtractor"),
+        ("email", "ana@example.com", "CardEmailExtractor"),
+    }
+
+
+def test_extractor_leaves_messages_without_entities_alone():
+    msg = Message.build(text="cancel my plan")
+    CardEmailExtractor({}).process([msg])
+    assert not msg.get("entities")
+
+
+# ---------------------------------------------------------------- guard rule
+@pytest.mark.parametrize(
+    "text, obj",
+    [
+        ("cancel my order", "order"),
+        ("please cancel the hotel booking for friday", "hotel booking"),
+        ("close the window", "window"),
+        ("unsubscribe me from your marketing emails", "marketing emails"),
+        ("cancle my flight", "flight"),
+        ("stop the timer", "timer"),
+    ],
+)
+def test_foreign_targets_are_detected(text, obj):
+    assert foreign_cancel_target(text) == obj
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel my subscription",
+        "cancle my subscripton",  # typos still count as our product
+        "cancel my membrship",
+        "close my acount",
+        "cancel my daughter's membership",
+        "unsubscibe me from the plan",
+        "cancel it",
+        "cancel that",
+        "cancel the whole thing",
+        "stop charging me",
+        "stop taking money from my card",
+        "I want out",
+        "cancel my order and my subscription",
+        "turn off auto-renew",
+    ],
+)
+def test_subscription_requests_are_left_alone(text):
+    assert foreign_cancel_target(text) is None
+
+
+def _classified(text, intent, conf, ranking):
+    msg = Message.build(text=text)
+    msg.set("intent", {"name": intent, "confidence": conf})
+    msg.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
+    return msg
+
+
+def test_guard_swaps_cancel_to_out_of_scope():
+    msg = _classified(
+        "cancel my dentist appointment",
+        "cancel_subscription",
+        0.8,
+        [("cancel_subscription", 0.8), ("out_of_scope", 0.15), ("deny", 0.05)],
+    )
+    CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
+    assert msg.get("intent") == {"name": "out_of_scope", "confidence": 0.8}
+    assert [r["name"] for r in msg.get("intent_ranking")][:2] == [
+        "out_of_scope",
+        "cancel_subscription",
+    ]
+    assert msg.get("intent_ranking")[1]["confidence"] == pytest.approx(0.15)
+    assert msg.get("cancel_guard") == {
+        "original_intent": "cancel_subscription",
+        "object": "dentist appointment",
+    }
+
+
+def test_guard_keeps_real_cancel_requests():
+    msg = _classified(
+        "cancel my subscription",
+        "cancel_subscription",
+        0.9,
+        [("cancel_subscription", 0.9), ("out_of_scope", 0.1)],
+    )
+    CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
+    assert msg.get("intent")["name"] == "cancel_subscription"
+    assert msg.get("cancel_guard") is None
+
+
+def test_guard_ignores_other_intents():
+    msg = _classified(
+        "cancel my order",
+        "out_of_scope",
+        0.7,
+        [("out_of_scope", 0.7), ("cancel_subscription", 0.3)],
+    )
+    CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
+    assert msg.get("intent") == {"name": "out_of_scope", "confidence": 0.7}
