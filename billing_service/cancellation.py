@@ -140,11 +140,9 @@ def cancel_subscription(
         "subscription.canceled"
         if immediately
         else "subscription.cancellation_scheduled",
-        actor=f"customer:{customer_id}",
-        customer_id=customer_id,
-        subscription_id=subscription.id,
-        channel=request.channel,
-        conversation_id=request.conversation_id,
+        customer_id,
+        subscription.id,
+        request,
         confirmation_code=subscription.cancellation_code,
         effective_date=body["effective_date"],
         reason=request.reason,
@@ -179,11 +177,9 @@ def reactivate_subscription(
     record_event(
         session,
         "subscription.reactivated",
-        actor=f"customer:{customer_id}",
-        customer_id=customer_id,
-        subscription_id=subscription.id,
-        channel=request.channel,
-        conversation_id=request.conversation_id,
+        customer_id,
+        subscription.id,
+        request,
         undone_confirmation_code=undone_code,
     )
     session.flush()

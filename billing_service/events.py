@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .payloads import WriteContext
 from .schema import Event, utcnow
 
 
 def record_event(
     session: Session,
     type_: str,
-    *,
-    actor: str,
-    customer_id: Optional[str] = None,
-    subscription_id: Optional[str] = None,
-    channel: Optional[str] = None,
-    conversation_id: Optional[str] = None,
+    customer_id: str,
+    subscription_id: str,
+    context: WriteContext,
     **data: Any,
 ) -> None:
-    """Append one event to the log, in the caller's transaction."""
+    """Append what a verified customer did, in the caller's transaction."""
     session.add(
         Event(
             type=type_,
-            actor=actor,
+            actor=f"customer:{customer_id}",
             customer_id=customer_id,
             subscription_id=subscription_id,
-            channel=channel,
-            conversation_id=conversation_id,
+            channel=context.channel,
+            conversation_id=context.conversation_id,
             data=data,
             occurred_at=utcnow(),
         )
