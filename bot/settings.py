@@ -41,6 +41,44 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
+# Where the widget's socket may be opened from when WIDGET_ALLOWED_ORIGINS is
+# unset: only pages the bot serves itself on the default port (the demo page).
+DEFAULT_WIDGET_ORIGINS = ("http://127.0.0.1:5005", "http://localhost:5005")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    if not raw.strip():
+        return DEFAULT_WIDGET_ORIGINS
+    origins = []
+    for item in raw.split(","):
+        origin = item.strip().rstrip("/").lower()
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host or "*" in host:
+            raise SettingsError(
+                f"{name} must list origins like https://shop.example.com, "
+                f"comma-separated (no wildcard, no path), got {item.strip()!r}"
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _widget_secret(env: Mapping[str, str], name: str) -> str:
+    secret = env.get(name) or ""
+    if secret and len(secret) < 32:
+        raise SettingsError(f"{name} must be at least 32 characters long")
+    return secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """The bot's configuration; see the README's settings table."""
@@ -50,6 +88,15 @@ class Settings:
     billing_connect_timeout: float = 2.0
     billing_read_timeout: float = 4.0
     billing_retries: int = 1
+    bot_database_url: str = "sqlite:///var/bot.sqlite3"
+    rest_identity_key: str = field(default="", repr=False)
+    widget_jwt_secret: str = field(default="", repr=False)
+    widget_jwt_public_key: str = field(default="", repr=False)
+    widget_allowed_origins: tuple[str, ...] = DEFAULT_WIDGET_ORIGINS
+    demo_page: bool = False
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_public_url: str = ""
+    sms_insecure_skip_signature: bool = False
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -67,7 +114,41 @@ class Settings:
             billing_connect_timeout=_float(env, "BILLING_CONNECT_TIMEOUT_SECONDS", 2.0),
             billing_read_timeout=_float(env, "BILLING_READ_TIMEOUT_SECONDS", 4.0),
             billing_retries=_int(env, "BILLING_RETRIES", 1),
+            bot_database_url=env.get("BOT_DATABASE_URL") or cls.bot_database_url,
+            rest_identity_key=env.get("GRACIOUS_REST_IDENTITY_KEY", ""),
+            widget_jwt_secret=_widget_secret(env, "WIDGET_JWT_SECRET"),
+            # A PEM in one .env line may carry its line breaks as \n.
+            widget_jwt_public_key=(env.get("WIDGET_JWT_PUBLIC_KEY") or "").replace(
+                "\\n", "\n"
+            ),
+            widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
+            demo_page=_flag(env, "GRACIOUS_DEMO_PAGE"),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_public_url=(env.get("TWILIO_PUBLIC_URL") or "").strip(),
+            sms_insecure_skip_signature=_flag(
+                env, "GRACIOUS_SMS_INSECURE_SKIP_SIGNATURE"
+            ),
         )
+
+
+# What endpoints.yml reads, with the embedded defaults: one Rasa process,
+# SQLite, the action server beside it. Production sets these instead.
+RASA_ENVIRONMENT_DEFAULTS = {
+    "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+    "TRACKER_DATABASE_URL": "sqlite:///var/tracker.sqlite3",
+    "LOCK_STORE_TYPE": "in_memory",
+    "LOCK_STORE_REDIS_HOST": "127.0.0.1",
+    "LOCK_STORE_REDIS_PORT": "6379",
+    "LOCK_STORE_REDIS_DB": "1",
+}
+
+
+def rasa_environment(env: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """Return ``env`` with every variable endpoints.yml needs given a value."""
+    env = dict(os.environ if env is None else env)
+    for name, default in RASA_ENVIRONMENT_DEFAULTS.items():
+        env[name] = env.get(name) or default
+    return env
 
 
 @lru_cache(maxsize=1)

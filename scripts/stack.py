@@ -1,7 +1,8 @@
-"""`./gracious run`: seed the demo, start every process, and stop them together.
+"""`./gracious run`: seed the demo, start every process, chat, stop them together.
 
-Embedded defaults only (SQLite files under var/), so a fresh machine needs
-nothing but Python 3.10. Logs go to var/log/.
+Embedded defaults only (SQLite files under var/, an in-process lock store),
+so a fresh machine needs nothing but Python 3.10. Logs go to var/log/. The
+tests start the same processes through the same functions.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Optional
 
 from scripts.processes import ROOT, ServiceProcess, python_module
 
 LOGS = ROOT / "var" / "log"
+MODEL = ROOT / "models" / "gracious.tar.gz"
+RASA = [sys.executable, "-m", "rasa"]
 DEMO = """
-Demo customers (reference billing service, http://127.0.0.1:{port}):
+Demo customers (reference billing service on {billing}):
   email             phone          card last 4  subscriptions
   ana@example.com   +15555550100   4242         Premium (monthly)
   ben@example.com   +15555550101   1881         Premium + Family add-on
@@ -24,45 +30,129 @@ Demo customers (reference billing service, http://127.0.0.1:{port}):
 """
 
 
-def start_billing(env: dict[str, str]) -> ServiceProcess:
-    seed = python_module("billing_service", "seed")
-    if os.spawnve(os.P_WAIT, seed[0], seed, {**os.environ, **env}) != 0:
-        raise SystemExit("gracious: seeding the billing database failed (see above)")
-    port = env.get("BILLING_PORT", "5100")
-    billing = ServiceProcess(
+def train_if_needed(env: dict[str, str]) -> None:
+    """Train the model unless one exists for exactly this data and config."""
+    command = [*RASA, "train", "--fixed-model-name", "gracious", "--out", "models"]
+    if subprocess.call(command, cwd=ROOT, env=env) != 0:
+        raise SystemExit("gracious: training the model failed (see above)")
+
+
+def start_billing(env: dict[str, str], logs: Path, port: int) -> ServiceProcess:
+    process = ServiceProcess(
         python_module("billing_service", "serve"),
-        env,
-        LOGS / "billing.log",
+        {**env, "BILLING_PORT": str(port)},
+        logs / "billing.log",
         f"http://127.0.0.1:{port}/healthz",
     )
-    billing.wait_healthy()
-    return billing
+    process.wait_healthy()
+    return process
+
+
+def start_actions(env: dict[str, str], logs: Path, port: int) -> ServiceProcess:
+    process = ServiceProcess(
+        [*RASA, "run", "actions", "--actions", "actions", "--port", str(port)],
+        env,
+        logs / "actions.log",
+        f"http://127.0.0.1:{port}/health",
+    )
+    process.wait_healthy(120)
+    return process
+
+
+def start_rasa(
+    env: dict[str, str], logs: Path, port: int, model: Path = MODEL
+) -> ServiceProcess:
+    process = ServiceProcess(
+        [*RASA, "run", "--model", str(model), "--endpoints", "endpoints.yml",
+         "--credentials", "credentials.yml", "--port", str(port),
+         "--interface", "127.0.0.1"],
+        env,
+        logs / "rasa.log",
+        # The channel's route exists once the model is loaded and serving.
+        f"http://127.0.0.1:{port}/webhooks/rest/",
+    )
+    process.wait_healthy(300)
+    return process
+
+
+def chat(rasa_url: str, sender: str, identity: Optional[dict[str, str]]) -> None:
+    """Chat in the terminal over the REST channel, as a customer would."""
+    import requests
+
+    headers = {}
+    metadata = {}
+    if identity:
+        headers["X-Gracious-Identity-Key"] = os.environ["GRACIOUS_REST_IDENTITY_KEY"]
+        metadata["identity"] = identity
+    who = f"{identity['kind']} {identity['value']}" if identity else "anonymous"
+    print(f"Chatting as {who}. Type a message; Ctrl-D or /quit to stop.\n")
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            return
+        if text.strip() == "/quit":
+            return
+        reply = requests.post(
+            f"{rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata},
+            headers=headers, timeout=30,
+        )
+        for message in reply.json():
+            if message.get("text"):
+                print(f"bot> {message['text']}")
+            for button in message.get("buttons") or []:
+                print(f"     [{button['title']}] (type: {button['payload']})")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./gracious run")
-    parser.add_argument(
-        "--fresh",
-        action="store_true",
-        help="reset the demo billing data before starting",
-    )
+    parser.add_argument("--fresh", action="store_true",
+                        help="reset the demo billing data before starting")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--phone", help="chat as this SMS sender, e.g. +15555550100")
+    who.add_argument("--customer-id", help="chat as a logged-in customer, e.g. cus_ana")
+    parser.add_argument("--no-chat", action="store_true",
+                        help="only run the servers (Ctrl-C to stop)")
     args = parser.parse_args(argv)
+
+    from bot.settings import rasa_environment
+
     LOGS.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    if args.fresh:
-        seed = python_module("billing_service", "seed", "--fresh")
-        os.spawnve(os.P_WAIT, seed[0], seed, env)
+    env = rasa_environment()
+    env.setdefault("BILLING_URL", "http://127.0.0.1:5100")
+    # The widget's demo page and its demo login are for this local stack only.
+    env.setdefault("GRACIOUS_DEMO_PAGE", "1")
+    fresh = ["--fresh"] if args.fresh else []
+    seed = python_module("billing_service", "seed", *fresh)
+    if subprocess.call(seed, cwd=ROOT, env=env) != 0:
+        raise SystemExit("gracious: seeding the billing database failed (see above)")
+    train_if_needed(env)
 
     running: list[ServiceProcess] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        running.append(start_billing(env))
-        print(DEMO.format(port=env.get("BILLING_PORT", "5100")))
-        print(f"Logs: {LOGS.relative_to(ROOT)}/. Press Ctrl-C to stop.")
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while all(p.process.poll() is None for p in running):
-            time.sleep(1)
-        print("gracious: a process stopped; see var/log/.", file=sys.stderr)
-        return 1
+        running.append(start_billing(env, LOGS, int(env.get("BILLING_PORT") or 5100)))
+        running.append(start_actions(env, LOGS, 5055))
+        running.append(start_rasa(env, LOGS, 5005))
+        print(DEMO.format(billing=env["BILLING_URL"]))
+        print("Rasa REST webhook: http://127.0.0.1:5005/webhooks/rest/webhook")
+        print("Web widget demo:   http://127.0.0.1:5005/webhooks/widget/demo")
+        print(f"Logs: {LOGS.relative_to(ROOT)}/\n")
+        if args.no_chat or not sys.stdin.isatty():
+            print("Servers running. Press Ctrl-C to stop.")
+            while all(p.process.poll() is None for p in running):
+                time.sleep(1)
+            print("gracious: a process stopped; see var/log/.", file=sys.stderr)
+            return 1
+        identity = None
+        if args.phone:
+            identity = {"kind": "phone", "value": args.phone}
+        elif args.customer_id:
+            identity = {"kind": "customer_id", "value": args.customer_id}
+        sender = f"terminal-{os.getpid()}-{int(time.time())}"
+        chat("http://127.0.0.1:5005", sender, identity)
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:

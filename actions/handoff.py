@@ -1,0 +1,47 @@
+"""A person, whenever asked; never needed to cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import caller
+from bot import replies
+from bot.handoff import request_person
+from bot.settings import settings
+
+log = logging.getLogger(__name__)
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        verified = tracker.get_slot("verified_customer") or {}
+        source = caller(tracker)
+        sms = source.channel == "sms"
+        try:
+            number = await asyncio.to_thread(
+                request_person,
+                settings().bot_database_url,
+                tracker.sender_id,
+                source.channel,
+                verified.get("customer_id"),
+                (tracker.latest_message or {}).get("text"),
+            )
+        except Exception:
+            log.exception("could not queue a handoff for %s", tracker.sender_id)
+            dispatcher.utter_message(text=replies.pick(replies.HANDOFF_FAILED, sms))
+            return []
+        dispatcher.utter_message(text=replies.pick(replies.HANDOFF, sms))
+        dispatcher.utter_message(json_message={"handoff": {"request": number}})
+        return [SlotSet("handoff_requested", True)]

@@ -1,0 +1,85 @@
+"""Taking a request (cancel, status, undo) and carrying it out through billing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import BillingAction, caller, channel_identity, say
+from bot import phrases
+from bot.flow import Request, carry_out, offer_from_slot, verification_from_slot
+
+GOALS = {
+    "cancel_subscription": "cancel",
+    "check_status": "status",
+    "reactivate": "reactivate",
+}
+
+
+class ActionTakeRequest(Action):
+    """Note what the customer wants, and anything they said with it."""
+
+    def name(self) -> str:
+        return "action_take_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        text = message.get("text") or ""
+        if tracker.get_slot("pending_retry") and phrases.wants_retry(text):
+            # "try again" after billing trouble resumes the request it interrupted.
+            return [SlotSet("pending_retry", False)]
+        events = [
+            SlotSet("goal", GOALS.get(str(intent), "cancel")),
+            SlotSet("pending_retry", False),
+        ]
+        if intent == "cancel_subscription":
+            events += [
+                SlotSet("cancel_reason", text[:500]),
+                SlotSet("chosen_subscriptions", None),
+                SlotSet("subscription_choice", None),
+            ]
+            if phrases.wants_no_offers(text):
+                events.append(SlotSet("no_offers", True))
+        if not tracker.get_slot("verified_customer"):
+            events.append(SlotSet("verified_customer", None))
+        return events
+
+
+class ActionCarryOutRequest(BillingAction):
+    def name(self) -> str:
+        return "action_carry_out_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        request = Request(
+            goal=tracker.get_slot("goal"),
+            caller=caller(tracker),
+            turn=str(message.get("message_id") or len(tracker.events)),
+            channel_identity=channel_identity(tracker),
+            email=tracker.get_slot("email"),
+            card_last4=tracker.get_slot("card_last4"),
+            verification=verification_from_slot(tracker.get_slot("verified_customer")),
+            no_offers=bool(tracker.get_slot("no_offers")),
+            offer_made=bool(tracker.get_slot("offer_made")),
+            offer=offer_from_slot(tracker.get_slot("offer")),
+            offer_answer=tracker.get_slot("offer_answer"),
+            chosen=tracker.get_slot("chosen_subscriptions"),
+            reason=tracker.get_slot("cancel_reason"),
+            asked_why=bool(tracker.get_slot("asked_why")),
+            by_email=bool(tracker.get_slot("identify_by_email")),
+        )
+        # The billing client blocks; keep the action server's loop free.
+        outcome = await asyncio.to_thread(carry_out, self.billing, request)
+        say(dispatcher, outcome.replies)
+        slots = {**outcome.slots, "next_step": outcome.next_step}
+        return [SlotSet(name, value) for name, value in slots.items()]

@@ -1,0 +1,95 @@
+"""The two questions a cancellation may need: which subscription, and the offer."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import is_sms
+from bot import phrases, replies
+
+
+class ValidateOfferForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_offer_form"
+
+    def validate_offer_answer(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, str]:
+        # Only a clear yes takes the offer; anything else cancels now.
+        return {"offer_answer": "yes" if value == "yes" else "no"}
+
+
+class ActionAskOfferAnswer(Action):
+    def name(self) -> str:
+        return "action_ask_offer_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        # The offer's words were composed with its terms when billing made it.
+        buttons = [
+            {"title": "Yes, take the offer", "payload": "/affirm"},
+            {"title": "No, cancel now", "payload": "/deny"},
+        ]
+        dispatcher.utter_message(
+            text=tracker.get_slot("offer_text"),
+            buttons=None if is_sms(tracker) else buttons,
+        )
+        return []
+
+
+class ValidateSubscriptionForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_subscription_form"
+
+    def validate_subscription_choice(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Optional[Any]]:
+        options: list[dict[str, str]] = tracker.get_slot("subscription_options") or []
+        picked = phrases.subscription_choice(
+            str(value or ""), [o["name"] for o in options]
+        )
+        if not picked:
+            dispatcher.utter_message(
+                text=replies.pick(replies.NOT_WHICH, is_sms(tracker))
+            )
+            return {"subscription_choice": None}
+        return {
+            "subscription_choice": str(value),
+            "chosen_subscriptions": [options[i]["id"] for i in picked],
+        }
+
+
+class ActionAskSubscriptionChoice(Action):
+    def name(self) -> str:
+        return "action_ask_subscription_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        options: list[dict[str, str]] = tracker.get_slot("subscription_options") or []
+        sms = is_sms(tracker)
+        buttons = [
+            *(
+                {"title": o["name"], "payload": str(n)}
+                for n, o in enumerate(options, 1)
+            ),
+            {"title": "All of them", "payload": "all"},
+        ]
+        dispatcher.utter_message(
+            text=replies.subscription_choices(options, sms),
+            buttons=None if sms else buttons,
+        )
+        return []

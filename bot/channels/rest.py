@@ -1,0 +1,91 @@
+"""The REST channel: JSON in, the bot's replies as a JSON list out.
+
+For the company's own front ends and for tests. A caller may vouch for the
+customer's identity (``metadata.identity``) only by sending the shared
+``X-Gracious-Identity-Key``; without it the conversation is anonymous and the
+bot asks for the email.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    UserMessage,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.channels.inbound import prepare
+from bot.settings import settings
+
+MAX_SENDER_LENGTH = 128
+MAX_TEXT_LENGTH = 10_000
+
+
+def _problem(message: str, status: int = 400) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+class RestChannel(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def _trusted_identity(
+        self, request: Request, body: dict[str, Any]
+    ) -> Optional[dict]:
+        key = settings().rest_identity_key
+        given = request.headers.get("x-gracious-identity-key", "")
+        if not key or not hmac.compare_digest(given.encode(), key.encode()):
+            return None
+        metadata = body.get("metadata")
+        identity = metadata.get("identity") if isinstance(metadata, dict) else None
+        return identity if isinstance(identity, dict) else None
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint("gracious_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            try:
+                body = request.json
+            except Exception:
+                return _problem(
+                    'The body must be JSON: {"sender": ..., "message": ...}.'
+                )
+            if not isinstance(body, dict):
+                return _problem("The body must be a JSON object.")
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_LENGTH:
+                return _problem(
+                    f"'sender' must be a string of 1-{MAX_SENDER_LENGTH} characters."
+                )
+            if text is not None and not isinstance(text, str):
+                return _problem("'message' must be a string.")
+            text = (text or "")[:MAX_TEXT_LENGTH]
+            text, metadata = prepare(
+                text, self.name(), self._trusted_identity(request, body)
+            )
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    sender,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,307 @@
+"""The SMS channel: Twilio's inbound message webhook, answered with TwiML.
+
+Twilio POSTs each text (From, To, Body, MessageSid...) and reads the reply
+from the same HTTP response, within 15 seconds; no outbound API call is made.
+Every request must carry a valid X-Twilio-Signature; the sender's number is
+the channel identity (the customer still confirms the card's last 4).
+
+Carrier rules: bare STOP, CANCEL, END, QUIT, UNSUBSCRIBE, STOPALL (and
+START, UNSTOP) are messaging opt-outs and opt-ins that Twilio handles. They
+never reach the dialogue and get no answer; "cancel my plan" does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    UserMessage,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.channels.inbound import prepare
+from bot.channels.sms_text import to_gsm7
+from bot.database import engine_for, metadata
+from bot.settings import SettingsError, settings
+
+log = logging.getLogger(__name__)
+
+OPT_WORDS = {
+    "STOP",
+    "STOPALL",
+    "STOP ALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "START",
+    "UNSTOP",
+}
+HELP_WORDS = {"HELP", "INFO"}
+HELP_TEXT = (
+    "Gracious: text 'cancel my plan' to cancel your subscription, 'status' to check "
+    "it, or 'talk to a person'. Reply STOP to opt out."
+)
+NO_TEXT = "Sorry, I can only read text. Text 'cancel my plan' to cancel, or HELP."
+STILL_WORKING = (
+    "Still working on that. Text 'status' in a minute to see where it stands."
+)
+TWILIO_DEADLINE_SECONDS = 12.0  # Twilio gives up at 15
+REPLAY_WAIT_SECONDS = 10.0
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+sms_replies = Table(
+    "sms_replies",
+    metadata,
+    Column("message_sid", String(64), primary_key=True),
+    Column("twiml", Text),  # NULL while the first delivery is being answered
+    Column("received_at", DateTime, nullable=False),
+)
+
+
+def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
+    """Return the X-Twilio-Signature Twilio computes for a form POST.
+
+    Base64 of HMAC-SHA1, keyed with the auth token, over the full URL followed
+    by every POST parameter's name and value, sorted by name.
+    """
+    payload = url + "".join(
+        name + value for name, value in sorted(params, key=lambda p: p[0])
+    )
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def twiml(texts: list[str]) -> str:
+    messages = "".join(f"<Message>{escape(to_gsm7(text))}</Message>" for text in texts)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
+
+
+def _twiml_response(body: str) -> response.HTTPResponse:
+    return response.text(body, content_type="application/xml")
+
+
+class SmsOutput(CollectingOutputChannel):
+    """Collects replies; named "sms" so domain responses' SMS variants apply."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "sms"
+
+
+def sms_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """Turn the bot's replies into plain SMS texts: buttons become numbers."""
+    texts = []
+    for message in messages:
+        text = message.get("text") or ""
+        buttons = message.get("buttons") or []
+        if buttons:
+            text += " " + ", ".join(
+                f"{n} {b['title']}" for n, b in enumerate(buttons, start=1)
+            )
+        if text.strip():
+            texts.append(text.strip())
+    return texts
+
+
+class SmsChannel(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "sms"
+
+    def __init__(self) -> None:
+        config = settings()
+        self.auth_token = config.twilio_auth_token
+        self.public_url = config.twilio_public_url
+        self.skip_signature = config.sms_insecure_skip_signature
+        self.database_url = config.bot_database_url
+        if not self.auth_token and not self.skip_signature:
+            raise SettingsError(
+                "TWILIO_AUTH_TOKEN is not set: the SMS channel cannot check that "
+                "messages come from Twilio. Set it (Twilio console, Account Info); "
+                "for local development only, GRACIOUS_SMS_INSECURE_SKIP_SIGNATURE=1."
+            )
+        if self.skip_signature:
+            log.warning(
+                "SMS signature checks are OFF (GRACIOUS_SMS_INSECURE_SKIP_SIGNATURE)"
+            )
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> SmsChannel:
+        return cls()
+
+    def _signed_url(self, request: Request) -> str:
+        if not self.public_url:
+            return request.url
+        query = request.query_string
+        return self.public_url + (
+            f"?{query}" if query and "?" not in self.public_url else ""
+        )
+
+    def _authentic(self, request: Request, params: list[tuple[str, str]]) -> bool:
+        if self.skip_signature:
+            return True
+        given = request.headers.get("x-twilio-signature", "")
+        expected = twilio_signature(self.auth_token, self._signed_url(request), params)
+        return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+    # -- replays: Twilio may deliver the same message twice ------------------
+
+    def _claim(self, message_sid: str) -> Optional[str]:
+        """Claim a MessageSid; return the stored reply if it was answered before."""
+        engine = engine_for(self.database_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    sms_replies.insert().values(
+                        message_sid=message_sid,
+                        twiml=None,
+                        received_at=dt.datetime.now(dt.timezone.utc).replace(
+                            tzinfo=None
+                        ),
+                    )
+                )
+            return None
+        except IntegrityError:
+            with engine.begin() as connection:
+                row = connection.execute(
+                    select(sms_replies.c.twiml).where(
+                        sms_replies.c.message_sid == message_sid
+                    )
+                ).first()
+            return row.twiml if row and row.twiml is not None else ""
+
+    def _store(self, message_sid: str, body: str) -> None:
+        week_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(
+            days=7
+        )
+        with engine_for(self.database_url).begin() as connection:
+            connection.execute(
+                sms_replies.update()
+                .where(sms_replies.c.message_sid == message_sid)
+                .values(twiml=body)
+            )
+            connection.execute(
+                delete(sms_replies).where(sms_replies.c.received_at < week_ago)
+            )
+
+    def _release(self, message_sid: str) -> None:
+        with engine_for(self.database_url).begin() as connection:
+            connection.execute(
+                delete(sms_replies).where(sms_replies.c.message_sid == message_sid)
+            )
+
+    async def _replay(self, message_sid: str, stored: str) -> str:
+        """Answer a repeat: the first reply, once it exists (wait briefly)."""
+        deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+        while stored == "" and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.25)
+            again = await asyncio.to_thread(self._claim, message_sid)
+            stored = again or ""
+        return stored or twiml([])
+
+    # -- the webhook -----------------------------------------------------------
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint("gracious_sms_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            try:
+                params = parse_qsl(
+                    (request.body or b"").decode("utf-8"),
+                    keep_blank_values=True,
+                    strict_parsing=False,
+                )
+            except UnicodeDecodeError:
+                return response.text("Bad request", status=400)
+            if not self._authentic(request, params):
+                return response.text("Forbidden", status=403)
+            form = dict(params)
+            sender, message_sid = form.get("From", ""), form.get("MessageSid", "")
+            if not E164.match(sender) or not message_sid:
+                return response.text(
+                    "From (E.164) and MessageSid are required", status=400
+                )
+
+            stored = await asyncio.to_thread(self._claim, message_sid)
+            if stored is not None:
+                return _twiml_response(await self._replay(message_sid, stored))
+            body = self._answer_to(form)
+            try:
+                reply = (
+                    twiml(body)
+                    if body is not None
+                    else await self._run_turn(
+                        on_new_message, sender, form.get("Body", "")
+                    )
+                )
+            except Exception:
+                # Let Twilio's retry of this message run the turn afresh.
+                await asyncio.to_thread(self._release, message_sid)
+                raise
+            await asyncio.to_thread(self._store, message_sid, reply)
+            return _twiml_response(reply)
+
+        return webhook
+
+    @staticmethod
+    def _answer_to(form: dict[str, str]) -> Optional[list[str]]:
+        """Answer what never reaches the dialogue; None for a normal message."""
+        word = " ".join(form.get("Body", "").split()).upper()
+        opt_out_type = form.get("OptOutType", "").upper()
+        if opt_out_type in ("STOP", "START") or word in OPT_WORDS:
+            return []  # Twilio answers opt-outs and opt-ins itself
+        if word in HELP_WORDS:
+            return [] if opt_out_type == "HELP" else [HELP_TEXT]
+        if "Body" not in form or not form["Body"].strip():
+            return [NO_TEXT]
+        return None
+
+    async def _run_turn(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender: str,
+        body: str,
+    ) -> str:
+        text, metadata = prepare(body, "sms", {"kind": "phone", "value": sender})
+        collector = SmsOutput()
+        turn = asyncio.ensure_future(
+            on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    sender,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
+        )
+        try:
+            # The turn goes on if Twilio's deadline comes first (its state is
+            # kept); the customer is told rather than left with silence.
+            await asyncio.wait_for(asyncio.shield(turn), TWILIO_DEADLINE_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("an SMS turn for %s passed Twilio's deadline", sender[-4:])
+            return twiml([STILL_WORKING])
+        return twiml(sms_texts(collector.messages))

@@ -1,0 +1,442 @@
+/*
+ * Gracious chat widget: one script tag, no dependencies, no build step.
+ *
+ *   <script src="https://BOT/webhooks/widget/static/gracious-widget.js" defer></script>
+ *
+ * Optional attributes on that tag:
+ *   data-token="JWT"           a login token the company's page signed for this visitor
+ *   data-token-url="/path"     or where the page's own back end hands one out
+ *                              (fetched with the page's cookies before every connection)
+ *   data-server="https://BOT"  the bot, when it is not where the script comes from
+ *   data-storage-key="name"    keeps separate conversations apart in one tab
+ *   data-title="..."           the panel's heading
+ *
+ * It speaks socket.io (Engine.IO 4) over a WebSocket to the bot's widget
+ * channel, keeps the conversation id and the transcript in sessionStorage
+ * (so a reload in the same tab continues the conversation) and reconnects
+ * after a network drop. window.GraciousWidget has open(), close(),
+ * setToken(token) and reset().
+ */
+(function () {
+  "use strict";
+  if (window.GraciousWidget) return;
+
+  var script = document.currentScript;
+  var options = (script && script.dataset) || {};
+  var scriptUrl = new URL((script && script.src) || location.href, location.href);
+  var server = (options.server || scriptUrl.origin).replace(/\/+$/, "");
+  var socketPath = options.socketPath || "/webhooks/widget/socket.io";
+  var storageKey = options.storageKey || "gracious-widget";
+  var title = options.title || "Subscription help";
+  var pageToken = options.token || null;
+  var tokenUrl = options.tokenUrl || null;
+
+  var MAX_MESSAGES = 200;
+  var MAX_RETRY_MS = 15000;
+  var TYPING_MS = 45000;
+  var GREETING = {
+    from: "bot",
+    text: "Hi! I can cancel your subscription or tell you how it stands. What would you like to do?",
+    buttons: [
+      { title: "Cancel my subscription", payload: "I want to cancel my subscription" },
+      { title: "Check my subscription", payload: "What is the status of my subscription?" }
+    ]
+  };
+
+  // ---- the transcript, kept for this tab ----------------------------------
+
+  function loadState() {
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
+      if (saved && Array.isArray(saved.messages)) return saved;
+    } catch (ignored) { /* storage blocked or corrupt: start afresh */ }
+    return { sessionId: null, messages: [], open: false };
+  }
+
+  var state = loadState();
+
+  function saveState() {
+    state.messages = state.messages.slice(-MAX_MESSAGES);
+    try {
+      sessionStorage.setItem(storageKey, JSON.stringify(state));
+    } catch (ignored) { /* private mode: the conversation lasts this page */ }
+  }
+
+  // A full card number typed by mistake is sent (the bot removes it and says
+  // so) but never shown again or kept in this tab's storage.
+  function luhn(digits) {
+    var sum = 0;
+    for (var i = 0; i < digits.length; i++) {
+      var d = Number(digits.charAt(digits.length - 1 - i));
+      if (i % 2 === 1) { d *= 2; if (d > 9) d -= 9; }
+      sum += d;
+    }
+    return sum % 10 === 0;
+  }
+
+  function hideCardNumbers(text) {
+    return text.replace(/\d(?:[ -]?\d){12,18}/g, function (run) {
+      return luhn(run.replace(/\D/g, "")) ? "[card number removed]" : run;
+    });
+  }
+
+  // ---- the interface -------------------------------------------------------
+
+  var CSS = [
+    ":host { all: initial; }",
+    "*, *::before, *::after { box-sizing: border-box; }",
+    "[hidden] { display: none !important; }",
+    ".root { font: 16px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1f2328; }",
+    ".sr { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;",
+    "  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }",
+    "button, input { font: inherit; }",
+    ":focus-visible { outline: 3px solid #111827; outline-offset: 2px; }",
+    ".launcher { position: fixed; right: 16px; bottom: 16px; z-index: 2147483000; min-height: 48px;",
+    "  padding: 0 20px; border: 0; border-radius: 24px; background: #1d4ed8; color: #ffffff;",
+    "  font-weight: 600; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }",
+    ".launcher:hover { background: #1e40af; }",
+    ".panel { position: fixed; right: 16px; bottom: 80px; z-index: 2147483001; display: flex;",
+    "  flex-direction: column; width: 380px; max-width: calc(100vw - 32px); height: 560px;",
+    "  max-height: calc(100vh - 104px); background: #ffffff; border: 1px solid #6e7781;",
+    "  border-radius: 12px; box-shadow: 0 10px 30px rgba(0,0,0,.25); overflow: hidden; }",
+    ".head { display: flex; align-items: center; justify-content: space-between; gap: 8px;",
+    "  padding: 4px 4px 4px 16px; background: #1d4ed8; color: #ffffff; }",
+    ".head h2 { margin: 0; font-size: 1.05rem; font-weight: 600; }",
+    ".close { width: 44px; height: 44px; border: 0; border-radius: 8px; background: transparent;",
+    "  color: #ffffff; font-size: 1.6rem; line-height: 1; cursor: pointer; }",
+    ".close:hover { background: #1e40af; }",
+    ".close:focus-visible { outline-color: #ffffff; outline-offset: -4px; }",
+    ".status { margin: 0; padding: 6px 16px; background: #fff8c5; color: #4d2d00; font-size: .9rem; }",
+    ".status:empty { display: none; }",
+    ".log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px; }",
+    ".msg { max-width: 85%; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap;",
+    "  overflow-wrap: anywhere; }",
+    ".msg.bot { align-self: flex-start; background: #eef1f4; color: #1f2328; border-bottom-left-radius: 4px; }",
+    ".msg.user { align-self: flex-end; background: #1d4ed8; color: #ffffff; border-bottom-right-radius: 4px; }",
+    ".typing { align-self: flex-start; margin: 0 12px 8px; padding: 8px 14px; border-radius: 14px;",
+    "  background: #eef1f4; color: #424a53; }",
+    ".dots span { display: inline-block; width: 7px; height: 7px; margin: 0 2px; border-radius: 50%;",
+    "  background: #57606a; animation: gw-blink 1.2s infinite ease-in-out; }",
+    ".dots span:nth-child(2) { animation-delay: .2s; } .dots span:nth-child(3) { animation-delay: .4s; }",
+    "@keyframes gw-blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }",
+    "@media (prefers-reduced-motion: reduce) { .dots span { animation: none; } }",
+    ".replies { display: flex; flex-wrap: wrap; gap: 8px; padding: 0 12px 8px; }",
+    ".replies:empty { display: none; }",
+    ".reply { min-height: 44px; padding: 6px 14px; border: 2px solid #1d4ed8; border-radius: 22px;",
+    "  background: #ffffff; color: #1d4ed8; font-weight: 600; cursor: pointer; }",
+    ".reply:hover { background: #eff4ff; }",
+    ".composer { display: flex; gap: 8px; padding: 10px 12px; border-top: 1px solid #d0d7de; }",
+    ".composer input { flex: 1; min-width: 0; min-height: 44px; padding: 8px 12px;",
+    "  border: 1px solid #6e7781; border-radius: 8px; color: #1f2328; background: #ffffff; }",
+    ".send { min-height: 44px; padding: 0 16px; border: 0; border-radius: 8px; background: #1d4ed8;",
+    "  color: #ffffff; font-weight: 600; cursor: pointer; }",
+    ".send:hover { background: #1e40af; }",
+    "@media (max-width: 480px) {",
+    "  .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100%; max-height: 100%;",
+    "    border: 0; border-radius: 0; }",
+    "}"
+  ].join("\n");
+
+  var host = document.createElement("div");
+  host.id = "gracious-widget";
+  var shadow = host.attachShadow({ mode: "open" });
+  shadow.innerHTML =
+    "<style>" + CSS + "</style>" +
+    '<div class="root">' +
+    '<button class="launcher" type="button" aria-expanded="false" aria-controls="gw-panel">Chat with us</button>' +
+    '<section class="panel" id="gw-panel" role="dialog" aria-labelledby="gw-title" hidden>' +
+    '<div class="head"><h2 id="gw-title"></h2>' +
+    '<button class="close" type="button" aria-label="Close chat"><span aria-hidden="true">&times;</span></button></div>' +
+    '<p class="status" role="status"></p>' +
+    '<div class="log" role="log" aria-live="polite" aria-label="Conversation" tabindex="0"></div>' +
+    '<div class="typing" role="status" hidden><span class="dots" aria-hidden="true">' +
+    "<span></span><span></span><span></span></span><span class=\"sr\">The assistant is typing</span></div>" +
+    '<div class="replies" role="group" aria-label="Suggested replies"></div>' +
+    '<form class="composer" novalidate>' +
+    '<label class="sr" for="gw-input">Your message</label>' +
+    '<input id="gw-input" type="text" autocomplete="off" maxlength="1000" enterkeyhint="send">' +
+    '<button class="send" type="submit">Send</button>' +
+    "</form></section></div>";
+
+  function part(selector) { return shadow.querySelector(selector); }
+  var launcher = part(".launcher");
+  var panel = part(".panel");
+  var status = part(".status");
+  var log = part(".log");
+  var typing = part(".typing");
+  var replies = part(".replies");
+  var form = part(".composer");
+  var input = part("#gw-input");
+  part("#gw-title").textContent = title;
+
+  function renderMessage(message) {
+    var item = document.createElement("div");
+    item.className = "msg " + (message.from === "user" ? "user" : "bot");
+    var who = document.createElement("span");
+    who.className = "sr";
+    who.textContent = message.from === "user" ? "You said: " : "Assistant: ";
+    var text = document.createElement("span");
+    text.textContent = message.text;
+    item.appendChild(who);
+    item.appendChild(text);
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function renderReplies(buttons) {
+    replies.textContent = "";
+    (buttons || []).forEach(function (button) {
+      var element = document.createElement("button");
+      element.type = "button";
+      element.className = "reply";
+      element.textContent = button.title;
+      element.addEventListener("click", function () {
+        say(button.payload, button.title);
+        input.focus();
+      });
+      replies.appendChild(element);
+    });
+  }
+
+  function addMessage(message) {
+    state.messages.push(message);
+    saveState();
+    renderMessage(message);
+    renderReplies(message.from === "bot" ? message.buttons : []);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  var typingTimer = null;
+  function showTyping(visible) {
+    clearTimeout(typingTimer);
+    typing.hidden = !visible;
+    if (visible) {
+      typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_MS);
+    }
+  }
+
+  function setStatus(text) {
+    if (status.textContent !== text) status.textContent = text;
+  }
+
+  function openPanel(moveFocus) {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    state.open = true;
+    if (!state.messages.length) addMessage(GREETING);
+    saveState();
+    log.scrollTop = log.scrollHeight;
+    if (moveFocus) input.focus();
+    connect();
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    state.open = false;
+    saveState();
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () {
+    if (panel.hidden) openPanel(true); else closePanel();
+  });
+  part(".close").addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closePanel();
+    }
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    say(text, hideCardNumbers(text));
+  });
+
+  // ---- the connection: socket.io over one WebSocket -----------------------
+
+  var socket = null;
+  var connecting = false;
+  var confirmed = false;
+  var retries = 0;
+  var retryTimer = null;
+  var heartbeatTimer = null;
+  var heartbeatBudget = 60000;
+  var outbox = [];
+
+  function socketUrl() {
+    var url = new URL(server + socketPath.replace(/\/?$/, "/"));
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("EIO", "4");
+    url.searchParams.set("transport", "websocket");
+    return url.toString();
+  }
+
+  function loginToken() {
+    if (pageToken) return Promise.resolve(pageToken);
+    if (!tokenUrl) return Promise.resolve(null);
+    return fetch(tokenUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (reply) { return reply.ok ? reply.json() : null; })
+      .then(function (body) {
+        return body && typeof body.token === "string" ? body.token : null;
+      })
+      .catch(function () { return null; });
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    if (socket || connecting) return;
+    connecting = true;
+    loginToken().then(function (token) {
+      connecting = false;
+      if (socket) return;
+      var ws;
+      try {
+        ws = new WebSocket(socketUrl());
+      } catch (error) {
+        reconnectLater();
+        return;
+      }
+      socket = ws;
+      ws.onmessage = function (event) {
+        if (socket === ws) receive(String(event.data), token);
+      };
+      ws.onclose = function () {
+        if (socket === ws) dropped();
+      };
+      ws.onerror = function () {
+        try { ws.close(); } catch (ignored) { /* already closing */ }
+      };
+    });
+  }
+
+  function dropped() {
+    var ws = socket;
+    socket = null;
+    confirmed = false;
+    clearTimeout(heartbeatTimer);
+    if (ws) {
+      ws.onclose = null;
+      try { ws.close(); } catch (ignored) { /* already closed */ }
+    }
+    setStatus("Connection lost. Reconnecting\u2026");
+    reconnectLater();
+  }
+
+  function reconnectLater() {
+    clearTimeout(retryTimer);
+    var delay = Math.min(MAX_RETRY_MS, 500 * Math.pow(2, retries));
+    retries += 1;
+    retryTimer = setTimeout(connect, delay * (0.75 + Math.random() / 2));
+  }
+
+  window.addEventListener("online", function () {
+    if (!socket && (state.open || state.sessionId)) {
+      retries = 0;
+      connect();
+    }
+  });
+
+  function heartbeat() {
+    // The server pings every pingInterval; silence for longer means the
+    // network is gone even if the browser has not noticed yet.
+    clearTimeout(heartbeatTimer);
+    heartbeatTimer = setTimeout(dropped, heartbeatBudget);
+  }
+
+  function transmit(packet) {
+    if (socket && socket.readyState === 1) socket.send(packet);
+  }
+
+  function emit(event, data) {
+    transmit("42" + JSON.stringify([event, data]));
+  }
+
+  function receive(packet, token) {
+    var kind = packet.charAt(0);
+    if (kind === "0") {
+      var open = JSON.parse(packet.slice(1));
+      heartbeatBudget = (open.pingInterval || 25000) + (open.pingTimeout || 20000) + 2000;
+      heartbeat();
+      transmit("40" + (token ? JSON.stringify({ token: token }) : ""));
+    } else if (kind === "2") {
+      heartbeat();
+      transmit("3");
+    } else if (kind === "1") {
+      dropped();
+    } else if (kind === "4") {
+      receiveSocketPacket(packet.slice(1));
+    }
+  }
+
+  function receiveSocketPacket(packet) {
+    var kind = packet.charAt(0);
+    if (kind === "0") {
+      emit("session_request", { session_id: state.sessionId });
+    } else if (kind === "2") {
+      var body = JSON.parse(packet.slice(packet.indexOf("[")));
+      handleEvent(body[0], body[1]);
+    } else if (kind === "1" || kind === "4") {
+      dropped();
+    }
+  }
+
+  function handleEvent(name, data) {
+    if (name === "session_confirm" && typeof data === "string") {
+      state.sessionId = data;
+      saveState();
+      confirmed = true;
+      retries = 0;
+      setStatus("");
+      while (outbox.length) emit("user_uttered", { message: outbox.shift() });
+    } else if (name === "bot_uttered" && data && typeof data.text === "string") {
+      showTyping(false);
+      var buttons = (data.quick_replies || data.buttons || [])
+        .filter(function (b) { return b && typeof b.title === "string"; })
+        .map(function (b) { return { title: b.title, payload: String(b.payload) }; });
+      addMessage({ from: "bot", text: data.text, buttons: buttons });
+    }
+  }
+
+  function say(payload, shown) {
+    addMessage({ from: "user", text: shown });
+    showTyping(true);
+    if (confirmed) {
+      emit("user_uttered", { message: payload });
+    } else {
+      outbox.push(payload);
+      connect();
+    }
+  }
+
+  // ---- start ---------------------------------------------------------------
+
+  function start() {
+    document.body.appendChild(host);
+    state.messages.forEach(renderMessage);
+    var last = state.messages[state.messages.length - 1];
+    if (last && last.from === "bot") renderReplies(last.buttons);
+    if (state.open) openPanel(false);
+  }
+
+  window.GraciousWidget = {
+    open: function () { if (panel.hidden) openPanel(true); },
+    close: function () { if (!panel.hidden) closePanel(); },
+    setToken: function (token) {
+      pageToken = token || null;
+      if (confirmed) emit("session_request", { session_id: state.sessionId, token: pageToken });
+    },
+    reset: function () {
+      state = { sessionId: null, messages: [], open: !panel.hidden };
+      saveState();
+      log.textContent = "";
+      renderReplies([]);
+      if (socket) emit("session_request", { session_id: null });
+    }
+  };
+
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

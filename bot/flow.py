@@ -1,0 +1,346 @@
+"""Carrying out a customer's request: verify, choose, offer once, cancel.
+
+Plain Python over a BillingBackend, with no Rasa in sight: the action reads
+the conversation's slots into a ``Request``, calls ``carry_out`` and turns
+the ``Outcome`` back into messages and slot events. Every rule of the
+product's promises that is about order lives here:
+- nothing about an account is read or changed before verification;
+- at most one offer per conversation, none for "no offers", and any answer
+  but a clear yes cancels in the same turn;
+- billing trouble is said plainly and loses nothing already given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from bot import replies
+from bot.billing import (
+    AccountRef,
+    BillingBackend,
+    BillingConflict,
+    BillingError,
+    BillingUnavailable,
+    Caller,
+    CustomerLocked,
+    RetentionOffer,
+    Subscription,
+    Verification,
+    VerificationExpired,
+    VerificationFailed,
+)
+
+log = logging.getLogger(__name__)
+IDENTIFY, CHOOSE, ANSWER_OFFER, DONE = (
+    "identify",
+    "choose_subscription",
+    "answer_offer",
+    "done",
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, payload)
+
+
+@dataclass
+class Request:
+    """What the conversation knows; mirrors the slots of the same names."""
+
+    goal: Optional[str]
+    caller: Caller
+    turn: str  # unique per customer message: keys retried writes
+    channel_identity: Optional[AccountRef] = None
+    email: Optional[str] = None
+    card_last4: Optional[str] = None
+    verification: Optional[Verification] = None
+    no_offers: bool = False
+    offer_made: bool = False
+    offer: Optional[RetentionOffer] = None
+    offer_answer: Optional[str] = None
+    chosen: Optional[list[str]] = None
+    reason: Optional[str] = None
+    asked_why: bool = False
+    by_email: bool = False  # the channel's phone did not verify: use the email
+
+    @property
+    def short(self) -> bool:
+        """SMS gets the short forms of every line."""
+        return self.caller.channel == "sms"
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+    next_step: str = DONE
+
+    def say(self, text: str, *buttons: tuple[str, str]) -> Outcome:
+        self.replies.append(Reply(text, tuple(buttons)))
+        return self
+
+
+FINISHED = {  # what a finished request leaves behind (verification stays)
+    "goal": None,
+    "chosen_subscriptions": None,
+    "subscription_choice": None,
+    "subscription_options": None,
+    "offer": None,
+    "offer_answer": None,
+    "no_offers": False,
+    "pending_retry": False,
+    "cancel_reason": None,
+    "asked_why": False,
+}
+
+
+def _key(request: Request, operation: str, target: str = "") -> str:
+    return f"{request.caller.conversation_id}:{request.turn}:{operation}:{target}"
+
+
+def _account(request: Request) -> Optional[AccountRef]:
+    if request.channel_identity is not None and not request.by_email:
+        return request.channel_identity
+    return AccountRef("email", request.email) if request.email else None
+
+
+def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool:
+    """Verify the customer if not yet done; say why not when it fails."""
+    if request.verification is not None:
+        return True
+    account = _account(request)
+    if account is None or request.card_last4 is None:
+        outcome.next_step = IDENTIFY
+        return False
+    try:
+        verification = billing.verify(
+            account, request.card_last4, request.caller, _key(request, "verify")
+        )
+    except VerificationFailed:
+        if account.kind == "phone":
+            # Unknown number or wrong card: billing answers both alike, and so
+            # do we. Someone texting from a new number gets in by email.
+            outcome.say(replies.pick(replies.NOT_MATCHED_PHONE, request.short))
+            outcome.slots.update(
+                card_last4=None,
+                email=None,
+                identify_by_email=True,
+                details_rejected_in=request.turn,
+            )
+            outcome.next_step = IDENTIFY
+            return False
+        outcome.say(replies.pick(replies.NOT_MATCHED, request.short))
+        # The form would otherwise take the same digits again from this message.
+        outcome.slots.update(
+            card_last4=None, email=None, details_rejected_in=request.turn
+        )
+        outcome.next_step = IDENTIFY
+        return False
+    except CustomerLocked as lock:
+        outcome.say(
+            replies.locked(
+                max(1, math.ceil(lock.retry_after_seconds / 60)), request.short
+            )
+        )
+        outcome.slots.update(FINISHED, card_last4=None, email=None)
+        return False
+    request.verification = verification
+    outcome.slots.update(
+        verified_customer=dataclasses.asdict(verification)
+        | {"expires_at": verification.expires_at.isoformat()}
+    )
+    return True
+
+
+def _cancellable(subscriptions: list[Subscription]) -> list[Subscription]:
+    return [
+        s
+        for s in subscriptions
+        if s.status in ("active", "paused") and not s.cancel_at_period_end
+    ]
+
+
+def _cancel(
+    billing: BillingBackend,
+    request: Request,
+    verification: Verification,
+    ids: list[str],
+    outcome: Outcome,
+) -> None:
+    for subscription_id in ids:
+        receipt = billing.cancel(
+            verification,
+            subscription_id,
+            request.caller,
+            _key(request, "cancel", subscription_id),
+            reason=request.reason,
+        )
+        outcome.say(replies.receipt_text(receipt, request.short))
+    for text in replies.goodbye_and_why(request.short):
+        outcome.say(text)
+    outcome.slots.update(FINISHED, asked_why=True)
+
+
+def _cancel_flow(
+    billing: BillingBackend,
+    request: Request,
+    verification: Verification,
+    outcome: Outcome,
+) -> None:
+    if request.offer is not None and request.offer_answer is not None:
+        offer = request.offer
+        if request.offer_answer == "yes":
+            subscription = billing.accept_offer(
+                verification,
+                offer.id,
+                request.caller,
+                _key(request, "accept", offer.id),
+            )
+            outcome.say(replies.offer_accepted(offer, request.short))
+            outcome.slots.update(FINISHED)
+            return
+        billing.decline_offer(
+            verification, offer.id, request.caller, _key(request, "decline", offer.id)
+        )
+        _cancel(billing, request, verification, [offer.subscription_id], outcome)
+        return
+
+    subscriptions = billing.subscriptions(verification)
+    cancellable = _cancellable(subscriptions)
+    if not cancellable and request.asked_why:
+        # Right after "why are you leaving?", a reason ("I don't use it any
+        # more") sounds like a request to cancel: it is the answer.
+        outcome.say(replies.pick(replies.THANKS_FOR_FEEDBACK, request.short))
+        outcome.slots.update(FINISHED, exit_feedback=request.reason)
+        return
+    if not cancellable:
+        outcome.say(replies.pick(replies.NOTHING_TO_CANCEL, request.short))
+        for subscription in subscriptions:
+            outcome.say(replies.status_line(subscription, request.short))
+        outcome.slots.update(FINISHED)
+        return
+    ids = request.chosen or ([cancellable[0].id] if len(cancellable) == 1 else None)
+    if ids is None:
+        outcome.slots["subscription_options"] = [
+            {"id": s.id, "name": s.plan_name, "price": f"{s.price} a {s.interval}"}
+            for s in cancellable
+        ]
+        outcome.next_step = CHOOSE
+        return
+    if len(ids) == 1 and not request.no_offers and not request.offer_made:
+        new_offer = billing.retention_offer(
+            verification,
+            ids[0],
+            request.caller,
+            _key(request, "offer", ids[0]),
+            request.reason,
+        )
+        if new_offer is not None:
+            outcome.slots.update(
+                offer=dataclasses.asdict(new_offer),
+                offer_made=True,
+                offer_text=replies.offer_text(
+                    new_offer, verification.first_name, request.short
+                ),
+            )
+            outcome.next_step = ANSWER_OFFER
+            return
+    _cancel(billing, request, verification, ids, outcome)
+
+
+def _status(
+    billing: BillingBackend,
+    request: Request,
+    verification: Verification,
+    outcome: Outcome,
+) -> None:
+    for subscription in billing.subscriptions(verification):
+        outcome.say(replies.status_line(subscription, request.short))
+    outcome.slots.update(FINISHED)
+
+
+def _reactivate(
+    billing: BillingBackend,
+    request: Request,
+    verification: Verification,
+    outcome: Outcome,
+) -> None:
+    reversible = [s for s in billing.subscriptions(verification) if s.reversible]
+    if not reversible:
+        outcome.say(replies.pick(replies.NOTHING_TO_UNDO, request.short))
+        _status(billing, request, verification, outcome)
+        return
+    for subscription in reversible:
+        try:
+            back = billing.reactivate(
+                verification,
+                subscription.id,
+                request.caller,
+                _key(request, "reactivate", subscription.id),
+            )
+        except BillingConflict:
+            continue  # ended in the meantime: the status below says so
+        outcome.say(replies.reactivated(back, request.short))
+    outcome.slots.update(FINISHED)
+
+
+def carry_out(billing: BillingBackend, request: Request) -> Outcome:
+    """Take the request as far as it can go this turn."""
+    outcome = Outcome()
+    if request.goal is None:
+        return outcome
+    try:
+        if not _verify(billing, request, outcome):
+            return outcome
+        verification = request.verification
+        assert verification is not None
+        if request.goal == "status":
+            _status(billing, request, verification, outcome)
+        elif request.goal == "reactivate":
+            _reactivate(billing, request, verification, outcome)
+        else:
+            _cancel_flow(billing, request, verification, outcome)
+    except VerificationExpired:
+        outcome.replies.clear()
+        outcome.say(replies.pick(replies.REVERIFY, request.short))
+        outcome.slots.update(verified_customer=None, card_last4=None)
+        outcome.next_step = IDENTIFY
+    except BillingUnavailable:
+        outcome.replies.clear()
+        outcome.say(replies.pick(replies.BILLING_DOWN, request.short))
+        outcome.slots["pending_retry"] = True
+        outcome.next_step = DONE
+    except BillingError:
+        # A conflict or refusal we did not foresee: say so, log it, keep state.
+        log.exception("billing refused a step of %s", request.goal)
+        outcome.replies.clear()
+        outcome.say(replies.pick(replies.COULD_NOT_FINISH, request.short))
+        outcome.slots["pending_retry"] = True
+    return outcome
+
+
+def verification_from_slot(value: Any) -> Optional[Verification]:
+    """Return the stored verification if it is still valid for a minute."""
+    if not isinstance(value, dict):
+        return None
+    expires = dt.datetime.fromisoformat(value["expires_at"])
+    if expires - dt.timedelta(minutes=1) < dt.datetime.now(dt.timezone.utc):
+        return None
+    return Verification(
+        value["customer_id"], value["first_name"], value["token"], expires
+    )
+
+
+def offer_from_slot(value: Any) -> Optional[RetentionOffer]:
+    if not isinstance(value, dict):
+        return None
+    return RetentionOffer(
+        value["id"], value["subscription_id"], value["kind"], dict(value["terms"])
+    )

@@ -1,0 +1,66 @@
+"""Reading small things out of what the customer typed."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_NO_OFFERS = re.compile(
+    r"\b(no|without|skip|zero|not interested in|don'?t want|don'?t need)\b"
+    r"[\w\s,'-]{0,20}"
+    r"\b(offers?|deals?|discounts?|promos?|promotions?|retention|sales? pitch|pitch)\b"
+    r"|\bjust (cancel|end|close|stop)\b"
+    r"|\bdon'?t (try to )?(keep|convince|persuade|talk me out|sell)\b",
+    re.IGNORECASE,
+)
+_LAST4 = re.compile(r"(?<![\d])(\d{4})(?![\d])")
+_EMAIL = re.compile(
+    r"[^@\s<>(),;:\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+_ALL = re.compile(r"\b(all|both|every(thing| one)?|each)\b", re.IGNORECASE)
+
+
+_RETRY = re.compile(r"\b(again|retry|re-try)\b", re.IGNORECASE)
+
+
+def wants_retry(text: str) -> bool:
+    """Return True for a short "try again", whatever intent it was given."""
+    return len(text or "") <= 40 and bool(_RETRY.search(text or ""))
+
+
+def wants_no_offers(text: str) -> bool:
+    """Return True if the customer asked to skip retention offers."""
+    return bool(_NO_OFFERS.search(text or ""))
+
+
+def card_last4(text: str) -> Optional[str]:
+    """Return the one 4-digit group in ``text``, or None if none or several."""
+    found = _LAST4.findall(text or "")
+    return found[0] if len(found) == 1 else None
+
+
+def email_address(text: str) -> Optional[str]:
+    """Return the email address in ``text``, lower-cased, or None."""
+    match = _EMAIL.search(text or "")
+    return match.group().strip(".").lower() if match else None
+
+
+def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
+    """Return the chosen positions (0-based) among ``names``, or None if unclear.
+
+    Understands a number ("2"), "all"/"both", and a plan name or a word of it
+    ("premium", "the family one").
+    """
+    text = (text or "").strip().lower()
+    if _ALL.search(text):
+        return list(range(len(names)))
+    numbers = re.findall(r"\b(\d{1,2})\b", text)
+    if len(numbers) == 1 and 1 <= int(numbers[0]) <= len(names):
+        return [int(numbers[0]) - 1]
+    words = set(re.findall(r"[a-z]+", text))
+    hits = [
+        i
+        for i, name in enumerate(names)
+        if words & set(re.findall(r"[a-z]+", name.lower())) - {"plan", "the", "a"}
+    ]
+    return hits if len(hits) == 1 else None

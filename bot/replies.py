@@ -1,0 +1,304 @@
+"""What the bot says when the words depend on billing facts (see VOICE.md).
+
+Plain words, exact dates and amounts, one question per message, the way out
+always visible. Every line has a ``short`` form for SMS: one 160-character
+GSM-7 segment where it can be (no curly quotes, no emoji), numbered answers
+instead of buttons, and never a bare CANCEL (a carrier opt-out word).
+Static lines live in domain.yml, with SMS variants there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from bot.billing import CancellationReceipt, Money, RetentionOffer, Subscription
+
+
+def when(
+    day: Optional[dt.date], short: bool = False, today: Optional[dt.date] = None
+) -> str:
+    """Return '15 December' ('15 Dec' when short), with the year if not this one."""
+    if day is None:
+        return "the end of the period"
+    today = today or dt.date.today()
+    text = f"{day.day} {day:%b}" if short else f"{day.day} {day:%B}"
+    return text if day.year == today.year else f"{text} {day.year}"
+
+
+def _money(cents: int, currency: str) -> str:
+    return str(Money(cents, currency))
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def offer_text(offer: RetentionOffer, first_name: str, short: bool = False) -> str:
+    """State one offer with its exact terms and how to say no."""
+    terms = offer.terms
+    plan, currency = terms["plan_name"], terms["currency"]
+    per = "/month" if short else " a month"
+    if offer.kind == "discount":
+        now = _money(terms["discounted_price_cents"], currency)
+        was = _money(terms["price_cents"], currency)
+        deal = (
+            f"{terms['percent_off']}% off {plan} for {terms['months']} months "
+            f"({now} instead of {was}{per})"
+            if short
+            else f"we can take {terms['percent_off']}% off your next {terms['months']} "
+            f"months of {plan} ({now} instead of {was}{per})"
+        )
+    elif offer.kind == "pause":
+        until = when(_date(terms["resumes_on"]), short)
+        deal = (
+            f"pause {plan} for {terms['months']} months, no charges until {until}"
+            if short
+            else f"you could pause {plan} for {terms['months']} months instead, with "
+            f"no charges until {until}"
+        )
+    else:
+        now = _money(terms["new_price_cents"], currency)
+        was = _money(terms["price_cents"], currency)
+        deal = (
+            f"switch to {terms['to_plan_name']} for {now} instead of {was}{per}"
+            if short
+            else f"you could switch to {terms['to_plan_name']} for {now} instead of "
+            f"{was}{per}"
+        )
+    if short:
+        return f"Before you go: {deal}. Reply 1 to take it or 2 to cancel now."
+    return (
+        f"Thanks, {first_name}. Before you go: {deal}. Would you like that? "
+        "Reply yes to take it, or no to cancel now."
+    )
+
+
+def offer_accepted(offer: RetentionOffer, short: bool = False) -> str:
+    terms = offer.terms
+    if offer.kind == "discount":
+        your_next = "" if short else "your next "
+        done = (
+            f"{terms['percent_off']}% off {terms['plan_name']} for {your_next}"
+            f"{terms['months']} months"
+        )
+    elif offer.kind == "pause":
+        until = when(_date(terms["resumes_on"]), short)
+        done = f"{terms['plan_name']} is paused until {until}, with no charges"
+    else:
+        starts = when(_date(terms["starts_on"]), short)
+        done = f"you move to {terms['to_plan_name']} from {starts}"
+    if short:
+        return f"Done: {done}. Your plan continues. Thanks for staying!"
+    return f"Done: {done}. Your subscription continues. Thanks for staying with us."
+
+
+def receipt_text(receipt: CancellationReceipt, short: bool = False) -> str:
+    """Confirm a cancellation: code, date, what won't be charged, how to undo."""
+    plan, code = receipt.plan_name, receipt.confirmation_code
+    ends = when(receipt.effective_date, short)
+    if receipt.already_cancelled:
+        if short:
+            return (
+                f"{plan} was already cancelled: ends {ends}, no more charges. "
+                f"Code {code}."
+            )
+        return (
+            f"{plan} was already cancelled: it ends on {ends} and you won't be "
+            f"charged again. Confirmation code {code}."
+        )
+    if receipt.immediate:
+        if short:
+            return (
+                f"Done. {plan} is cancelled as of today, no more charges. Code {code}."
+            )
+        return (
+            f"Done. {plan} is cancelled as of today and you won't be charged again. "
+            f"Confirmation code {code}."
+        )
+    if short:
+        return (
+            f"Done. {plan} ends {ends}, no more charges. Code {code}. "
+            "Text UNDO CANCEL before then to keep it."
+        )
+    return (
+        f"Done. {plan} is cancelled and ends on {ends}; you won't be charged again "
+        f"(the {receipt.cancelled_charge} renewal is off). Confirmation code {code}. "
+        "Changed your mind before then? Just tell me."
+    )
+
+
+def goodbye_and_why(short: bool = False) -> list[str]:
+    """Return the thanks, said once at the end, and the one optional question."""
+    if short:
+        return [
+            "Thanks for being with us. If you like, reply with why you left. "
+            "No need to."
+        ]
+    return [
+        "Thanks for being with us.",
+        "If you'd like to tell us why you're leaving, just reply. No need to, though.",
+    ]
+
+
+def status_line(subscription: Subscription, short: bool = False) -> str:
+    plan = subscription.plan_name
+    if subscription.status == "canceled":
+        return f"{plan}: cancelled, no further charges."
+    if subscription.cancel_at_period_end:
+        ends = when(subscription.ends_on, short)
+        if short:
+            code = subscription.confirmation_code
+            return f"{plan}: cancelled, ends {ends}, no more charges. Code {code}."
+        return (
+            f"{plan}: cancelled, ends on {ends}, no further charges "
+            f"(code {subscription.confirmation_code})."
+        )
+    if subscription.status == "paused":
+        return f"{plan}: paused until {when(subscription.paused_until, short)}."
+    charge = subscription.next_charge or subscription.price
+    renews = when(subscription.next_charge_on or subscription.current_period_end, short)
+    return f"{plan}: active, renews on {renews} for {charge}."
+
+
+def subscription_choices(options: list[dict[str, str]], short: bool = False) -> str:
+    """Ask which subscription, listing each with its price."""
+    if short:
+        listed = ", ".join(
+            f"{n} {o['name']} {o['price']}" for n, o in enumerate(options, 1)
+        )
+        return f"Which plan? {listed}. Reply a number or ALL."
+    listed = "; ".join(
+        f"{n}) {o['name']}, {o['price']}" for n, o in enumerate(options, 1)
+    )
+    numbers = ", ".join(str(n) for n in range(1, len(options) + 1))
+    return (
+        f"You have {len(options)} subscriptions: {listed}. Which one should I "
+        f"cancel? Reply {numbers} or all."
+    )
+
+
+def reactivated(subscription: Subscription, short: bool = False) -> str:
+    charge = subscription.next_charge or subscription.price
+    on = when(subscription.next_charge_on or subscription.current_period_end, short)
+    if short:
+        plan = subscription.plan_name
+        return f"Welcome back: {plan} continues. Next charge {charge} on {on}."
+    return (
+        f"Welcome back: {subscription.plan_name} continues and the cancellation is "
+        f"undone. Next charge: {charge} on {on}."
+    )
+
+
+def locked(minutes: int, short: bool = False) -> str:
+    if short:
+        return (
+            f"For your security I can't check more details now. Try again in {minutes} "
+            "min, or text 'talk to a person'."
+        )
+    return (
+        "For your security I can't check more details right now. Please try again "
+        f"in {minutes} minutes, or say 'talk to a person' and someone will help."
+    )
+
+
+NOT_MATCHED = (
+    "Those details don't match our records, so I can't go further yet. "
+    "Let's try once more.",
+    "Those details don't match our records. Let's try once more.",
+)
+NOT_MATCHED_PHONE = (
+    "I couldn't confirm that with this phone number, so let's try your email instead.",
+    "I couldn't confirm that with this phone number, so let's try your email instead.",
+)
+BILLING_DOWN = (
+    "Our billing system isn't answering right now, so I couldn't finish. I've kept "
+    "what you told me: say 'try again' in a few minutes and I'll pick up where we "
+    "left off, or say 'talk to a person'.",
+    "Our billing system isn't answering, so I couldn't finish. I kept your request: "
+    "text 'try again' in a few minutes.",
+)
+COULD_NOT_FINISH = (
+    "Sorry, I couldn't complete that on our side. Please try again, or say "
+    "'talk to a person' and someone will sort it out.",
+    "Sorry, I couldn't complete that on our side. Text 'try again', or 'talk to a "
+    "person'.",
+)
+NOTHING_TO_CANCEL = (
+    "There's no active subscription on your account, so nothing to cancel.",
+    "You have no active plan, so nothing to cancel.",
+)
+NOTHING_TO_UNDO = (
+    "There's no cancellation to undo.",
+    "There's no cancellation to undo.",
+)
+REVERIFY = (
+    "For your security, please confirm the last 4 digits of your card again.",
+    "For your security, please send the last 4 digits of your card again.",
+)
+HANDOFF = (
+    "I've asked a person to pick this up; they'll reply here or by email, usually "
+    "within one business day. You don't need them to cancel: say 'cancel my "
+    "subscription' any time and I'll do it right away.",
+    "I've asked a person to reply, usually within 1 business day. You don't need "
+    "them to cancel: text 'cancel my plan' any time.",
+)
+HANDOFF_FAILED = (
+    "Sorry, I couldn't reach our support team just now. Please try again in a few "
+    "minutes. If you want to cancel, say 'cancel my subscription': I can do it myself.",
+    "Sorry, I couldn't reach our team just now. Try again soon. To cancel, text "
+    "'cancel my plan': I can do it myself.",
+)
+NOT_UNDERSTOOD = (
+    "Sorry, I didn't catch that. I can cancel your subscription, tell you its "
+    "status, or get you a person. What would you like?",
+    "Sorry, I didn't get that. Text 'cancel my plan', 'status' or 'talk to a person'.",
+)
+NOT_UNDERSTOOD_AGAIN = (
+    "I'm still not sure what you need. You could say 'cancel my subscription', "
+    "'is it cancelled?' or 'talk to a person'.",
+    "Still not sure what you need. Try 'cancel my plan', 'is it cancelled?' or "
+    "'talk to a person'.",
+)
+THANKS_FOR_FEEDBACK = ("Thank you, that helps us.", "Thank you, that helps us.")
+CARD_NUMBER_REMOVED = (
+    "For your safety I deleted the card number you sent. Please share only the "
+    "last 4 digits, never the full number.",
+    "For your safety I deleted that card number. Please send only the last 4 digits.",
+)
+ASK_EMAIL = (
+    ("What's the email address on your account?", "What's the email on your account?"),
+    (
+        "Which email address do you use for your account?",
+        "Which email do you use for your account?",
+    ),
+)
+ASK_CARD_LAST4 = (
+    (
+        "I can do that. To confirm it's you, what are the last 4 digits of the card "
+        "on your account?",
+        "To confirm it's you, what are the last 4 digits of the card on your account?",
+    ),
+    (
+        "Thanks. And what are the last 4 digits of the card on your account?",
+        "Thanks. What are the last 4 digits of the card on your account?",
+    ),
+    (
+        "What are the last 4 digits of the card you pay with? Just 4 digits.",
+        "Please send just the last 4 digits of the card you pay with.",
+    ),
+)
+NOT_AN_EMAIL = (
+    "That doesn't look like an email address.",
+    "That doesn't look like an email.",
+)
+NEED_FOUR_DIGITS = (
+    "I need just the 4 digits, for example 1234.",
+    "Just the 4 digits, like 1234.",
+)
+NOT_WHICH = ("Sorry, I didn't get which one.", "Sorry, which one?")
+
+
+def pick(pair: tuple[str, str], short: bool) -> str:
+    """Return the web or the SMS form of a fixed line."""
+    return pair[1] if short else pair[0]

@@ -1,0 +1,157 @@
+"""The web widget in a real headless Chromium, against the whole running bot.
+
+The stack is the conversation tests' (billing service, action server, Rasa
+with the trained model) plus the widget's settings: a login secret the tests
+sign tokens with, the demo page switched on, and the page's origin allowed.
+The browser reaches the bot through a proxy the tests can cut.
+
+Skipped, with the reason, where no Chromium binary is found (CHROMIUM_PATH,
+else /usr/bin/chromium): `./gracious test` passes on a machine without one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import jwt
+import pytest
+
+from bot.settings import rasa_environment
+from scripts.processes import ROOT, free_port
+from scripts.stack import MODEL, start_actions, start_rasa
+from tests.browser.network import CuttableProxy
+from tests.support.billing import API_KEY, BillingService, start_billing_service
+from tests.support.sms import TWILIO_AUTH_TOKEN
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDGET_SECRET = "test-widget-secret-" + "w" * 32
+# Every run saves its screenshots as artifacts (git-ignored); the README's
+# copies in docs/ are refreshed only on request, so a test run leaves the
+# work tree clean: GRACIOUS_UPDATE_SCREENSHOTS=1 ./gracious test -k widget
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+try:
+    import playwright.sync_api as playwright_api
+except ImportError:  # pragma: no cover - the dev requirements install it
+    playwright_api = None  # type: ignore[assignment]
+
+if playwright_api is None:
+    SKIP_REASON = "playwright is not installed (pip install -r requirements-dev.txt)"
+    # The test modules import playwright and axe at the top; without them,
+    # collecting them would be an error rather than a skip.
+    collect_ignore = ["test_widget.py", "widget.py"]
+elif not CHROMIUM.exists():
+    SKIP_REASON = (
+        f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) "
+        "or point CHROMIUM_PATH at one"
+    )
+else:
+    SKIP_REASON = ""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not SKIP_REASON:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def login_token(customer_id: str, secret: str = WIDGET_SECRET, **claims: Any) -> str:
+    """Sign a login token as the company's back end would."""
+    now = int(time.time())
+    body = {"sub": customer_id, "iat": now, "exp": now + 600, **claims}
+    return jwt.encode(body, secret, algorithm="HS256")
+
+
+@dataclass
+class WidgetStack:
+    billing: BillingService
+    proxy: CuttableProxy
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.proxy.url}/webhooks/widget/demo"
+
+
+@pytest.fixture(scope="session")
+def widget_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetStack]:
+    if not MODEL.exists():
+        pytest.fail(
+            f"No trained model at {MODEL}: run `./gracious test`, which trains it."
+        )
+    work = tmp_path_factory.mktemp("widget-stack")
+    billing_process, billing = start_billing_service(
+        f"sqlite:///{work / 'billing.sqlite3'}", work
+    )
+    actions_port, rasa_port = free_port(), free_port()
+    proxy = CuttableProxy(rasa_port)
+    env = rasa_environment(
+        {
+            **os.environ,
+            "BILLING_URL": billing.url,
+            "BILLING_API_KEY": API_KEY,
+            "BOT_DATABASE_URL": f"sqlite:///{work / 'bot.sqlite3'}",
+            "TRACKER_DATABASE_URL": f"sqlite:///{work / 'tracker.sqlite3'}",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "WIDGET_JWT_SECRET": WIDGET_SECRET,
+            "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
+            "GRACIOUS_DEMO_PAGE": "1",
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        }
+    )
+    started = [billing_process]
+    try:
+        started.append(start_actions(env, work, actions_port))
+        started.append(start_rasa(env, work, rasa_port))
+        yield WidgetStack(billing, proxy)
+    finally:
+        for process in reversed(started):
+            process.stop()
+        proxy.close()
+
+
+# Module scope, not session: Playwright's sync API keeps an event loop running
+# in this thread while it lives, which would break every later async test.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert playwright_api is not None
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Any]:
+    """Open pages in fresh browser contexts (a new tab, nothing stored)."""
+    contexts = []
+
+    def open_page(viewport: dict[str, int] = DESKTOP) -> Any:
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(60_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,0 +1,80 @@
+"""A TCP proxy a browser test can cut, as a dropped Wi-Fi or mobile network would.
+
+Chromium's offline emulation leaves open WebSockets alone, so the test puts
+this proxy between the browser and the bot and closes every connection
+itself. While ``down``, new connections are accepted and dropped at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class CuttableProxy:
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.down = False
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        """Close every open connection, both ways."""
+        with self._lock:
+            ends, self._open = list(self._open), set()
+        for end in ends:
+            _close(end)
+
+    def close(self) -> None:
+        self._stopping = True
+        self._server.close()
+        self.cut()
+
+    def _accept(self) -> None:
+        while not self._stopping:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self.down:
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), 5)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(
+                    target=self._pipe, args=(source, sink), daemon=True
+                ).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                _close(end)
+                with self._lock:
+                    self._open.discard(end)
+
+
+def _close(end: socket.socket) -> None:
+    try:
+        end.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    end.close()

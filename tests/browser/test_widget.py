@@ -1,0 +1,251 @@
+"""The website widget, in a real browser, against the whole running bot.
+
+A customer opens the demo page, clicks "Chat with us" and cancels: logged in
+(the page hands the widget a token the company signed) or anonymous (the
+bot asks for the email). Afterwards billing must hold the cancellation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    README_SCREENSHOTS,
+    SCREENSHOTS,
+    WidgetStack,
+    login_token,
+)
+from tests.browser.widget import Widget
+
+CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
+TOKEN_ROUTE = "**/webhooks/widget/demo/token"
+
+
+def logged_in_as(page: Any, token: str) -> None:
+    """Make the demo page's "company back end" hand out ``token``."""
+    page.route(
+        TOKEN_ROUTE,
+        lambda route: route.fulfill(json={"token": token}, status=200),
+    )
+
+
+def subscription(stack: WidgetStack, customer: Any) -> Any:
+    [row] = stack.billing.sql(
+        "SELECT cancel_at_period_end, cancellation_code, discount_percent "
+        "FROM subscriptions WHERE customer_id = :c",
+        c=customer.id,
+    )
+    return row
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
+    if os.environ.get("GRACIOUS_UPDATE_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SCREENSHOTS / name, README_SCREENSHOTS / name)
+
+
+def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
+    widget_stack: WidgetStack, new_page: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    logged_in_as(page, login_token(customer.id))
+    page.goto(widget_stack.demo_url + "?as=ana")
+    widget = Widget(page)
+    widget.open()
+
+    ask = widget.say("I'd like to cancel my subscription")
+    assert "last 4 digits" in ask and "email" not in ask
+    offer = widget.say(customer.card_last4)
+    assert "Thanks, Test. Before you go" in offer
+    assert "Reply yes to take it, or no to cancel now" in offer
+    assert widget.replies() == ["Yes, take the offer", "No, cancel now"]
+    screenshot(page, "widget-desktop.png")
+
+    done = widget.tap("No, cancel now")
+    assert "Premium is cancelled and ends on" in done, done
+    code = CODE.search(done)
+    assert code, done
+    row = subscription(widget_stack, customer)
+    assert row.cancel_at_period_end and row.cancellation_code == code.group()
+    channels = widget_stack.billing.sql(
+        "SELECT DISTINCT channel FROM events WHERE customer_id = :c", c=customer.id
+    )
+    assert [c for (c,) in channels] == ["web"]
+
+
+def test_an_anonymous_visitor_gives_the_email_on_a_phone(
+    widget_stack: WidgetStack, new_page: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(PHONE)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    assert widget.replies() == ["Cancel my subscription", "Check my subscription"]
+
+    assert "email" in widget.tap("Cancel my subscription")
+    assert "last 4 digits" in widget.say(customer.email)
+    offer = widget.say(customer.card_last4)
+    assert "Before you go" in offer
+    box = page.locator("#gracious-widget .panel").bounding_box()
+    assert box and box["width"] <= PHONE["width"] and box["x"] >= 0
+    screenshot(page, "widget-phone.png")
+
+    done = widget.say("no, cancel please")
+    assert "Premium is cancelled" in done and CODE.search(done), done
+    assert subscription(widget_stack, customer).cancel_at_period_end
+
+
+def test_a_reload_mid_conversation_continues_it(
+    widget_stack: WidgetStack, new_page: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    widget.tap("Cancel my subscription")
+    assert "last 4 digits" in widget.say(customer.email)
+
+    page.reload()
+    widget = Widget(page)
+    expect(widget.panel).to_be_visible()
+    assert customer.email in widget.log_text()
+    assert "last 4 digits" in widget.bot_messages()[-1]
+
+    # The bot still knows the email: the card alone is enough now.
+    offer = widget.say(customer.card_last4)
+    assert "Before you go" in offer
+    accepted = widget.tap("Yes, take the offer")
+    assert "Done: 50% off Premium" in accepted, accepted
+    assert subscription(widget_stack, customer).discount_percent == 50
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda customer_id: login_token(customer_id, secret="forged-" + "f" * 40),
+        lambda customer_id: login_token(
+            customer_id, iat=int(time.time()) - 3600, exp=int(time.time()) - 60
+        ),
+    ],
+    ids=["signed-with-another-key", "expired"],
+)
+def test_a_forged_or_expired_token_leaves_the_visitor_anonymous(
+    widget_stack: WidgetStack, new_page: Any, forge: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    logged_in_as(page, forge(customer.id))
+    page.goto(widget_stack.demo_url + "?as=ana")
+    widget = Widget(page)
+    widget.open()
+
+    ask = widget.say("I want to cancel my subscription")
+    assert "email" in ask and "last 4" not in ask, ask
+    transcript = widget.log_text().lower()
+    for hint in ("token", "expired", "invalid", "signature", "error"):
+        assert hint not in transcript
+    assert widget.status.inner_text() == ""
+
+
+def test_it_works_with_the_keyboard_alone(
+    widget_stack: WidgetStack, new_page: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if widget.focused() == "launcher":
+            break
+    assert widget.focused() == "launcher", "Tab never reached the launcher"
+    page.keyboard.press("Enter")
+    expect(widget.panel).to_be_visible()
+    assert widget.focused() == "gw-input"
+    expect(widget.launcher).to_have_attribute("aria-expanded", "true")
+
+    # Back from the message box to the suggested replies, and pick one.
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    assert widget.focused() == "reply"
+    before = len(widget.bot_messages())
+    page.keyboard.press("Enter")
+    assert "email" in widget.wait_for_answer(before)
+    assert widget.focused() == "gw-input"
+
+    page.keyboard.type(customer.email)
+    before = len(widget.bot_messages())
+    page.keyboard.press("Enter")
+    assert "last 4 digits" in widget.wait_for_answer(before)
+
+    page.keyboard.press("Escape")
+    expect(widget.panel).to_be_hidden()
+    assert widget.focused() == "launcher"
+    expect(widget.launcher).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    assert widget.focused() == "gw-input"
+    assert customer.email in widget.log_text()
+
+
+def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
+    widget_stack: WidgetStack, new_page: Any
+) -> None:
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    widget.tap("Cancel my subscription")
+    assert "last 4 digits" in widget.say(customer.email)
+
+    proxy = widget_stack.proxy
+    proxy.down = True
+    try:
+        proxy.cut()
+        expect(widget.status).to_have_text(re.compile("Reconnecting"))
+        before = len(widget.bot_messages())
+        widget.input.fill(customer.card_last4)
+        widget.input.press("Enter")
+        page.wait_for_timeout(1000)
+        assert len(widget.bot_messages()) == before
+    finally:
+        proxy.down = False
+    assert "Before you go" in widget.wait_for_answer(before)
+    expect(widget.status).to_have_text("")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_axe_finds_no_serious_accessibility_problem(
+    widget_stack: WidgetStack, new_page: Any, viewport: dict[str, int]
+) -> None:
+    page = new_page(viewport)
+    page.goto(widget_stack.demo_url)
+    axe = Axe()
+    closed = axe.run(page).response["violations"]
+    widget = Widget(page)
+    widget.open()
+    widget.tap("Cancel my subscription")
+    opened = axe.run(page).response["violations"]
+
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in closed + opened
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert problems == []

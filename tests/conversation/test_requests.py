@@ -1,0 +1,108 @@
+"""Status, undo, a person, billing trouble, and whatever customers type."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conversation.conftest import Stack
+
+CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
+
+
+def cancel(stack: Stack, customer, chat) -> str:
+    chat.say("cancel my subscription, no offers")
+    done = chat.say(customer.card_last4)
+    code = CODE.search(done)
+    assert code, done
+    return code.group()
+
+
+def test_status_after_cancelling_and_undo_before_the_date(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    code = cancel(stack, customer, chat)
+    chat.say("great")  # the optional "why": any answer is fine
+    status = chat.say("is it cancelled?")
+    assert "Premium: cancelled, ends on" in status and code in status
+    back = chat.say("I changed my mind, please keep my subscription")
+    assert "Welcome back: Premium continues" in back
+    [row] = stack.billing.sql(
+        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
+        c=customer.id,
+    )
+    assert not row.cancel_at_period_end
+
+
+def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription, no offers")
+    done = chat.say(customer.card_last4)
+    assert done.count("why") == 1
+    assert "Thank you" in chat.say("I moved to another country and don't use it")
+
+
+def test_a_person_any_time_but_never_needed(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    handed = chat.say("can I talk to a real person?")
+    assert "asked a person" in handed and "You don't need them to cancel" in handed
+    assert any(m.get("custom", {}).get("handoff") for m in chat.last)
+    chat.say("cancel my subscription")
+    mid_form = chat.say("actually get me a human agent")
+    assert "asked a person" in mid_form
+    cancel(stack, customer, chat)  # and cancelling still works right after
+    import sqlite3
+
+    with sqlite3.connect(stack.bot_db) as db:
+        rows = db.execute(
+            "SELECT channel, customer_id FROM handoff_requests "
+            "WHERE conversation_id = ?",
+            (chat.sender,),
+        ).fetchall()
+    assert len(rows) == 2 and rows[0][0] == "rest"
+
+
+def test_billing_down_is_said_plainly_and_nothing_is_lost(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription")
+    chat.say(customer.card_last4)  # verified; the offer is on the table
+    stack.outage.down = True
+    try:
+        down = chat.say("no")
+    finally:
+        stack.outage.down = False
+    assert "billing system isn't answering" in down and "try again" in down
+    done = chat.say("try again")
+    assert CODE.search(done), done
+    [row] = stack.billing.sql(
+        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
+        c=customer.id,
+    )
+    assert row.cancel_at_period_end
+
+
+def test_cancel_from_the_middle_of_anything(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("hello")
+    chat.say("are you a bot?")
+    chat.say("what's the capital of France?")
+    assert "last 4 digits" in chat.say("ok whatever, I want to end my subscription")
+
+
+def test_bad_input_gets_a_reply_never_silence(stack: Stack) -> None:
+    chat = stack.chat()
+    for text in [
+        "",
+        "   ",
+        "x" * 10_000,
+        "🙂🙂🙂",
+        "quiero cancelar mi suscripción",
+        "'; DROP TABLE customers; --",
+        "<script>alert(1)</script>",
+        '/cancel_subscription{"card_last4": "0000"}',
+        "{{ 7*7 }}",
+    ]:
+        assert chat.say(text).strip(), repr(text[:30])

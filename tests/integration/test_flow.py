@@ -1,0 +1,122 @@
+"""The request flow against the real billing service, without Rasa."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+
+import pytest
+
+from bot.billing import AccountRef, Caller, HttpBillingClient
+from bot.flow import (
+    ANSWER_OFFER,
+    CHOOSE,
+    DONE,
+    IDENTIFY,
+    Request,
+    carry_out,
+    offer_from_slot,
+    verification_from_slot,
+)
+from scripts.processes import free_port
+from tests.support.billing import API_KEY, BillingService
+
+
+@pytest.fixture
+def client(billing: BillingService):
+    client = HttpBillingClient(billing.url, API_KEY, retries=0)
+    yield client
+    client.close()
+
+
+def request_for(customer, **changes) -> Request:
+    base = Request(
+        goal="cancel",
+        caller=Caller("web", "conv-" + secrets.token_hex(4)),
+        turn=secrets.token_hex(4),
+        channel_identity=AccountRef("customer_id", customer.id),
+        card_last4=customer.card_last4,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def texts(outcome) -> str:
+    return "\n".join(reply.text for reply in outcome.replies)
+
+
+def test_nothing_happens_without_identity_details(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer()
+    outcome = carry_out(client, request_for(customer, card_last4=None))
+    assert outcome.next_step == IDENTIFY and outcome.replies == []
+    outcome = carry_out(client, request_for(customer, channel_identity=None))
+    assert outcome.next_step == IDENTIFY
+
+
+def test_wrong_last4_clears_it_and_asks_again(billing: BillingService, client) -> None:
+    customer = billing.new_customer()
+    wrong = f"{(int(customer.card_last4) + 1) % 10_000:04d}"
+    outcome = carry_out(client, request_for(customer, card_last4=wrong))
+    assert outcome.next_step == IDENTIFY
+    assert outcome.slots["card_last4"] is None and "don't match" in texts(outcome)
+
+
+def test_one_offer_then_a_no_cancels(billing: BillingService, client) -> None:
+    customer = billing.new_customer()
+    first = carry_out(client, request_for(customer))
+    assert first.next_step == ANSWER_OFFER and first.slots["offer_made"] is True
+    verification = verification_from_slot(first.slots["verified_customer"])
+    offer = offer_from_slot(first.slots["offer"])
+    assert verification is not None and offer is not None
+    second = carry_out(
+        client,
+        request_for(
+            customer,
+            verification=verification,
+            offer=offer,
+            offer_answer="no",
+            offer_made=True,
+        ),
+    )
+    assert second.next_step == DONE and "GR-" in texts(second)
+    assert second.slots["goal"] is None and second.slots["asked_why"] is True
+
+
+def test_choice_is_needed_for_two_subscriptions(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    outcome = carry_out(client, request_for(customer, no_offers=True))
+    assert outcome.next_step == CHOOSE
+    assert [o["name"] for o in outcome.slots["subscription_options"]] == [
+        "Premium",
+        "Family add-on",
+    ]
+
+
+def test_billing_down_keeps_the_request(billing: BillingService) -> None:
+    customer = billing.new_customer()
+    down = HttpBillingClient(f"http://127.0.0.1:{free_port()}", API_KEY, retries=0)
+    outcome = carry_out(down, request_for(customer))
+    assert "isn't answering" in texts(outcome) and outcome.slots == {
+        "pending_retry": True
+    }
+
+
+def test_an_expired_verification_asks_for_the_card_again(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer()
+    first = carry_out(client, request_for(customer, no_offers=True, goal="status"))
+    stale = dataclasses.replace(
+        verification_from_slot(first.slots["verified_customer"]),
+        token="expired-or-forged",
+    )
+    outcome = carry_out(
+        client, request_for(customer, verification=stale, card_last4=None)
+    )
+    assert outcome.next_step == IDENTIFY and "confirm the last 4 digits" in texts(
+        outcome
+    )
+    assert outcome.slots["verified_customer"] is None

@@ -1,0 +1,104 @@
+"""Reading "no offers", card digits, emails and choices out of free text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import phrases
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel my subscription, no offers",
+        "just cancel it",
+        "cancel please, no discounts",
+        "I don't want any offers, cancel",
+        "cancel without any offers please",
+        "skip the retention pitch and cancel",
+        "don't try to keep me, cancel",
+        "Cancel my plan. NO OFFERS.",
+        "not interested in deals, just end it",
+    ],
+)
+def test_no_offers_is_heard(text: str) -> None:
+    assert phrases.wants_no_offers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel my subscription",
+        "I want to cancel, it's too expensive",
+        "can you offer me something cheaper?",
+        "what offers do you have?",
+        "no, I want to cancel",
+        "cancel my plan please",
+    ],
+)
+def test_other_requests_keep_the_offer(text: str) -> None:
+    assert not phrases.wants_no_offers(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("4242", "4242"),
+        (" 0005 ", "0005"),
+        ("it ends in 1881", "1881"),
+        ("last four are 4242.", "4242"),
+        ("12345", None),
+        ("4242 or 1881", None),
+        ("no idea", None),
+        ("", None),
+    ],
+)
+def test_card_last4(text: str, expected: str | None) -> None:
+    assert phrases.card_last4(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Ana@Example.com", "ana@example.com"),
+        ("it's ana.b+x@mail.example.org.", "ana.b+x@mail.example.org"),
+        ("ana at example dot com", None),
+        ("@example.com", None),
+    ],
+)
+def test_email_address(text: str, expected: str | None) -> None:
+    assert phrases.email_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1", [0]),
+        ("2", [1]),
+        ("the second one, 2", [1]),
+        ("all", [0, 1]),
+        ("both please", [0, 1]),
+        ("premium", [0]),
+        ("the family one", [1]),
+        ("3", None),
+        ("hmm", None),
+        ("1 and 2", None),
+    ],
+)
+def test_subscription_choice(text: str, expected: list[int] | None) -> None:
+    assert phrases.subscription_choice(text, ["Premium", "Family add-on"]) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("try again", True),
+        ("Try again please", True),
+        ("retry", True),
+        ("again?", True),
+        ("I changed my mind", False),
+        ("cancel my subscription again and again, " * 3, False),
+    ],
+)
+def test_wants_retry(text: str, expected: bool) -> None:
+    assert phrases.wants_retry(text) is expected
