@@ -13,6 +13,7 @@ from tests.support.billing import (
     postgres_database,
     start_billing_service,
 )
+from tests.support.stack import Stack, running_stack
 
 POSTGRES_URL = os.environ.get("GRACIOUS_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -44,3 +45,13 @@ def billing(
     process.stop()
     service.engine.dispose()
     next(databases, None)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole running bot, shared by the conversation and browser tests."""
+    try:
+        with running_stack(tmp_path_factory.mktemp("stack")) as running:
+            yield running
+    except RuntimeError as problem:
+        pytest.fail(str(problem))

@@ -1,9 +1,8 @@
 """The web widget in a real headless Chromium, against the whole running bot.
 
-The stack is the conversation tests' (billing service, action server, Rasa
-with the trained model) plus the widget's settings: a login secret the tests
-sign tokens with, the demo page switched on, and the page's origin allowed.
-The browser reaches the bot through a proxy the tests can cut.
+The stack is the one the conversation tests use (tests/support/stack.py):
+the widget's login secret, its demo page, and the browser's proxy, which the
+tests can cut, are part of it.
 
 Skipped, with the reason, where no Chromium binary is found (CHROMIUM_PATH,
 else /usr/bin/chromium): `./gracious test` passes on a machine without one.
@@ -13,19 +12,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import jwt
 import pytest
 
-from bot.settings import rasa_environment
-from scripts.processes import ROOT, free_port
-from scripts.stack import MODEL, start_actions, start_rasa
-from tests.browser.network import CuttableProxy
-from tests.support.billing import API_KEY, BillingService, start_billing_service
-from tests.support.sms import TWILIO_AUTH_TOKEN
+from scripts.processes import ROOT
+from tests.support.stack import WIDGET_SECRET, Stack
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WIDGET_SECRET = "test-widget-secret-" + "w" * 32
 # Every run saves its screenshots as artifacts (git-ignored); the README's
 # copies in docs/ are refreshed only on request, so a test run leaves the
 # work tree clean: GRACIOUS_UPDATE_SCREENSHOTS=1 ./gracious test -k widget
@@ -81,51 +74,10 @@ def login_token(customer_id: str, secret: str = WIDGET_SECRET, **claims: Any) ->
     return jwt.encode(body, secret, algorithm="HS256")
 
 
-@dataclass
-class WidgetStack:
-    billing: BillingService
-    proxy: CuttableProxy
-
-    @property
-    def demo_url(self) -> str:
-        return f"{self.proxy.url}/webhooks/widget/demo"
-
-
 @pytest.fixture(scope="session")
-def widget_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetStack]:
-    if not MODEL.exists():
-        pytest.fail(
-            f"No trained model at {MODEL}: run `./gracious test`, which trains it."
-        )
-    work = tmp_path_factory.mktemp("widget-stack")
-    billing_process, billing = start_billing_service(
-        f"sqlite:///{work / 'billing.sqlite3'}", work
-    )
-    actions_port, rasa_port = free_port(), free_port()
-    proxy = CuttableProxy(rasa_port)
-    env = rasa_environment(
-        {
-            **os.environ,
-            "BILLING_URL": billing.url,
-            "BILLING_API_KEY": API_KEY,
-            "BOT_DATABASE_URL": f"sqlite:///{work / 'bot.sqlite3'}",
-            "TRACKER_DATABASE_URL": f"sqlite:///{work / 'tracker.sqlite3'}",
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
-            "WIDGET_JWT_SECRET": WIDGET_SECRET,
-            "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
-            "GRACIOUS_DEMO_PAGE": "1",
-            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-        }
-    )
-    started = [billing_process]
-    try:
-        started.append(start_actions(env, work, actions_port))
-        started.append(start_rasa(env, work, rasa_port))
-        yield WidgetStack(billing, proxy)
-    finally:
-        for process in reversed(started):
-            process.stop()
-        proxy.close()
+def widget_stack(stack: Stack) -> Stack:
+    """The shared running bot; its widget is reached through a cuttable proxy."""
+    return stack
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running

@@ -22,10 +22,10 @@ from tests.browser.conftest import (
     PHONE,
     README_SCREENSHOTS,
     SCREENSHOTS,
-    WidgetStack,
     login_token,
 )
 from tests.browser.widget import Widget
+from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 TOKEN_ROUTE = "**/webhooks/widget/demo/token"
@@ -39,7 +39,7 @@ def logged_in_as(page: Any, token: str) -> None:
     )
 
 
-def subscription(stack: WidgetStack, customer: Any) -> Any:
+def subscription(stack: Stack, customer: Any) -> Any:
     [row] = stack.billing.sql(
         "SELECT cancel_at_period_end, cancellation_code, discount_percent "
         "FROM subscriptions WHERE customer_id = :c",
@@ -57,7 +57,7 @@ def screenshot(page: Any, name: str) -> None:
 
 
 def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
-    widget_stack: WidgetStack, new_page: Any
+    widget_stack: Stack, new_page: Any
 ) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
@@ -87,7 +87,7 @@ def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
 
 
 def test_an_anonymous_visitor_gives_the_email_on_a_phone(
-    widget_stack: WidgetStack, new_page: Any
+    widget_stack: Stack, new_page: Any
 ) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(PHONE)
@@ -110,7 +110,7 @@ def test_an_anonymous_visitor_gives_the_email_on_a_phone(
 
 
 def test_a_reload_mid_conversation_continues_it(
-    widget_stack: WidgetStack, new_page: Any
+    widget_stack: Stack, new_page: Any
 ) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
@@ -145,7 +145,7 @@ def test_a_reload_mid_conversation_continues_it(
     ids=["signed-with-another-key", "expired"],
 )
 def test_a_forged_or_expired_token_leaves_the_visitor_anonymous(
-    widget_stack: WidgetStack, new_page: Any, forge: Any
+    widget_stack: Stack, new_page: Any, forge: Any
 ) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
@@ -162,9 +162,7 @@ def test_a_forged_or_expired_token_leaves_the_visitor_anonymous(
     assert widget.status.inner_text() == ""
 
 
-def test_it_works_with_the_keyboard_alone(
-    widget_stack: WidgetStack, new_page: Any
-) -> None:
+def test_it_works_with_the_keyboard_alone(widget_stack: Stack, new_page: Any) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
     page.goto(widget_stack.demo_url)
@@ -204,7 +202,7 @@ def test_it_works_with_the_keyboard_alone(
 
 
 def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
-    widget_stack: WidgetStack, new_page: Any
+    widget_stack: Stack, new_page: Any
 ) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
@@ -232,7 +230,7 @@ def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_axe_finds_no_serious_accessibility_problem(
-    widget_stack: WidgetStack, new_page: Any, viewport: dict[str, int]
+    widget_stack: Stack, new_page: Any, viewport: dict[str, int]
 ) -> None:
     page = new_page(viewport)
     page.goto(widget_stack.demo_url)

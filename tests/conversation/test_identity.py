@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conversation.conftest import Stack
+from tests.support.stack import Stack
 
 
 def wrong(last4: str) -> str:

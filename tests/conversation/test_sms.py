@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.channels.sms_text import is_gsm7, segments
-from tests.conversation.conftest import Stack
 from tests.support.sms import TWILIO_AUTH_TOKEN, Phone, signature
+from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 

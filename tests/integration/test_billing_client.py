@@ -139,6 +139,7 @@ def test_a_retried_write_sends_the_same_idempotency_key() -> None:
         b'{"verified": true, "customer_id": "c1", "first_name": "Ana", '
         b'"token": "t", "expires_at": "2030-01-01T00:00:00+00:00"}'
     )
+
     def script(n: int) -> tuple[int, bytes, float]:
         if n == 1:
             return 503, b'{"error": {"code": "x", "message": "busy"}}', 0

@@ -1,7 +1,9 @@
-"""A TCP proxy in front of the billing service that a test can switch off.
+"""A TCP proxy a test can cut, as a dropped network or a crashed server would.
 
-Switched off, it accepts and drops every connection, as a billing system that
-is down or restarting would look to its clients.
+Between the browser and the bot (Chromium's offline emulation leaves open
+WebSockets alone), or between the action server and billing. ``cut()``
+closes every open connection; while ``down``, new connections are accepted
+and dropped at once.
 """
 
 from __future__ import annotations
@@ -10,32 +12,32 @@ import socket
 import threading
 
 
-class Outage:
+class CuttableProxy:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self._down = False
-        self._live: set[socket.socket] = set()
+        self.down = False
         self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
+        self.port: int = self._server.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
         self._stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
-    def down(self) -> bool:
-        return self._down
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
-    @down.setter
-    def down(self, value: bool) -> None:
-        """Going down also drops open connections, as a crashed server's do."""
-        self._down = value
-        if value:
-            for connection in list(self._live):
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                connection.close()
-            self._live.clear()
+    def cut(self) -> None:
+        """Close every open connection, both ways."""
+        with self._lock:
+            ends, self._open = list(self._open), set()
+        for end in ends:
+            _close(end)
+
+    def close(self) -> None:
+        self._stopping = True
+        self._server.close()
+        self.cut()
 
     def _accept(self) -> None:
         while not self._stopping:
@@ -44,14 +46,15 @@ class Outage:
             except OSError:
                 return
             if self.down:
-                client.close()
+                _close(client)
                 continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), 5)
             except OSError:
-                client.close()
+                _close(client)
                 continue
-            self._live.update((client, upstream))
+            with self._lock:
+                self._open.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(
                     target=self._pipe, args=(source, sink), daemon=True
@@ -65,12 +68,14 @@ class Outage:
             pass
         finally:
             for end in (source, sink):
-                self._live.discard(end)
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _close(end)
+                with self._lock:
+                    self._open.discard(end)
 
-    def close(self) -> None:
-        self._stopping = True
-        self._server.close()
+
+def _close(end: socket.socket) -> None:
+    try:
+        end.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    end.close()

@@ -88,9 +88,9 @@ def test_a_token_signed_with_another_key_is_anonymous(token: str) -> None:
 
 
 def test_a_tampered_token_is_anonymous() -> None:
-    header, payload, signature = jwt.encode(
-        claims(), SECRET, algorithm="HS256"
-    ).split(".")
+    header, payload, signature = jwt.encode(claims(), SECRET, algorithm="HS256").split(
+        "."
+    )
     forged_payload = jwt.utils.base64url_encode(
         b'{"sub":"cus_ben","exp":%d}' % (int(time.time()) + 300)
     ).decode()
@@ -124,9 +124,10 @@ def test_unsigned_tokens_and_algorithm_swaps_are_anonymous() -> None:
     ).decode()
     mac = hmac.new(PUBLIC.encode(), f"{header}.{body}".encode(), hashlib.sha256)
     signature = jwt.utils.base64url_encode(mac.digest()).decode()
-    assert TokenVerifier(public_key=PUBLIC).customer_id(
-        f"{header}.{body}.{signature}"
-    ) is None
+    assert (
+        TokenVerifier(public_key=PUBLIC).customer_id(f"{header}.{body}.{signature}")
+        is None
+    )
 
 
 def test_without_keys_every_token_is_anonymous() -> None:

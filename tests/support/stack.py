@@ -1,41 +1,51 @@
 """The whole bot, for real: billing service, action server and Rasa server.
 
-Started once for the conversation tests, on SQLite files in a temporary
-folder, with the trained model from models/ (`./gracious test` trains it).
+Started once per test session, on SQLite files in a temporary folder, with
+the trained model from models/ (`./gracious test` trains it), every channel
+configured: REST with a trusted identity key, SMS with a Twilio auth token,
+the widget with a login secret and its demo page. Two proxies let tests cut
+the network: billing's (an outage) and the browsers' (a dropped connection).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-
-import pytest
 
 from bot.settings import rasa_environment
 from scripts.processes import free_port
 from scripts.stack import MODEL, start_actions, start_rasa
 from tests.support.billing import API_KEY, BillingService, start_billing_service
 from tests.support.chat import IDENTITY_KEY, Chat
-from tests.support.proxy import Outage
+from tests.support.proxy import CuttableProxy
 from tests.support.sms import TWILIO_AUTH_TOKEN
+
+WIDGET_SECRET = "test-widget-secret-" + "w" * 32
 
 
 @dataclass
 class Stack:
+    """The running bot and what the tests need to reach into."""
+
     billing: BillingService
-    outage: Outage
+    outage: CuttableProxy  # between the action server and billing
+    proxy: CuttableProxy  # between browsers and the bot
     rasa_url: str
     tracker_db: Path
     bot_db: Path
     logs: Path
 
+    @property
+    def demo_url(self) -> str:
+        return f"{self.proxy.url}/webhooks/widget/demo"
+
     def transcript(self, chat: Chat) -> str:
         """Return the conversation's events as the tracker store holds them."""
-        import json
-        import sqlite3
-
         with sqlite3.connect(self.tracker_db) as db:
             rows = db.execute(
                 "SELECT type_name, action_name, intent_name, data FROM events "
@@ -69,31 +79,33 @@ class Stack:
         return Chat(self.rasa_url, identity={"kind": kind, "value": value})
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(work: Path) -> Iterator[Stack]:
+    """Start the three processes with every channel configured; stop them after."""
     if not MODEL.exists():
-        pytest.fail(
-            f"No trained model at {MODEL}: run `./gracious test`, which trains it."
-        )
-    work = tmp_path_factory.mktemp("stack")
+        raise RuntimeError(f"No trained model at {MODEL}: `./gracious test` trains it.")
     billing_process, billing = start_billing_service(
         f"sqlite:///{work / 'billing.sqlite3'}", work
     )
-    outage = Outage(int(billing.url.rsplit(":", 1)[1]))
+    outage = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
+    actions_port, rasa_port = free_port(), free_port()
+    proxy = CuttableProxy(rasa_port)
     env = rasa_environment(
         {
             **os.environ,
             "BILLING_URL": f"http://127.0.0.1:{outage.port}",
             "BILLING_API_KEY": API_KEY,
             "BILLING_READ_TIMEOUT_SECONDS": "5",
-            "GRACIOUS_REST_IDENTITY_KEY": IDENTITY_KEY,
-            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "BOT_DATABASE_URL": f"sqlite:///{work / 'bot.sqlite3'}",
             "TRACKER_DATABASE_URL": f"sqlite:///{work / 'tracker.sqlite3'}",
+            "GRACIOUS_REST_IDENTITY_KEY": IDENTITY_KEY,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "WIDGET_JWT_SECRET": WIDGET_SECRET,
+            "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
+            "GRACIOUS_DEMO_PAGE": "1",
         }
     )
-    actions_port, rasa_port = free_port(), free_port()
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{actions_port}/webhook"
     started = [billing_process]
     try:
         started.append(start_actions(env, work, actions_port))
@@ -101,6 +113,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(
             billing,
             outage,
+            proxy,
             f"http://127.0.0.1:{rasa_port}",
             work / "tracker.sqlite3",
             work / "bot.sqlite3",
@@ -110,3 +123,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for process in reversed(started):
             process.stop()
         outage.close()
+        proxy.close()
