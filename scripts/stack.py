@@ -33,8 +33,19 @@ Demo customers (reference billing service on {billing}):
 def train_if_needed(env: dict[str, str]) -> None:
     """Train the model unless one exists for exactly this data and config."""
     command = [*RASA, "train", "--fixed-model-name", "gracious", "--out", "models"]
-    if subprocess.call(command, cwd=ROOT, env=env) != 0:
-        raise SystemExit("gracious: training the model failed (see above)")
+    log = LOGS / "train.log"
+    print(
+        "gracious: training the model if data or config changed "
+        f"(a few minutes the first time; see {log.relative_to(ROOT)})",
+        flush=True,
+    )
+    with log.open("wb") as output:
+        code = subprocess.call(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    if code != 0:
+        print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise SystemExit(f"gracious: training the model failed (see {log})")
 
 
 def start_billing(env: dict[str, str], logs: Path, port: int) -> ServiceProcess:
@@ -63,9 +74,20 @@ def start_rasa(
     env: dict[str, str], logs: Path, port: int, model: Path = MODEL
 ) -> ServiceProcess:
     process = ServiceProcess(
-        [*RASA, "run", "--model", str(model), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml", "--port", str(port),
-         "--interface", "127.0.0.1"],
+        [
+            *RASA,
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+        ],
         env,
         logs / "rasa.log",
         # The channel's route exists once the model is loaded and serving.
@@ -96,7 +118,8 @@ def chat(rasa_url: str, sender: str, identity: Optional[dict[str, str]]) -> None
         reply = requests.post(
             f"{rasa_url}/webhooks/rest/webhook",
             json={"sender": sender, "message": text, "metadata": metadata},
-            headers=headers, timeout=30,
+            headers=headers,
+            timeout=30,
         )
         for message in reply.json():
             if message.get("text"):
@@ -107,13 +130,17 @@ def chat(rasa_url: str, sender: str, identity: Optional[dict[str, str]]) -> None
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./gracious run")
-    parser.add_argument("--fresh", action="store_true",
-                        help="reset the demo billing data before starting")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="reset the demo billing data before starting",
+    )
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--phone", help="chat as this SMS sender, e.g. +15555550100")
     who.add_argument("--customer-id", help="chat as a logged-in customer, e.g. cus_ana")
-    parser.add_argument("--no-chat", action="store_true",
-                        help="only run the servers (Ctrl-C to stop)")
+    parser.add_argument(
+        "--no-chat", action="store_true", help="only run the servers (Ctrl-C to stop)"
+    )
     args = parser.parse_args(argv)
 
     from bot.settings import rasa_environment
@@ -130,6 +157,9 @@ def main(argv: list[str]) -> int:
     train_if_needed(env)
 
     running: list[ServiceProcess] = []
+    # Ctrl-C and a service manager's TERM both stop every process cleanly,
+    # also when started in the background (where SIGINT starts out ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         running.append(start_billing(env, LOGS, int(env.get("BILLING_PORT") or 5100)))

@@ -38,13 +38,11 @@ def billing(
         yield service
         process.stop()
         return
-    databases = postgres_database(POSTGRES_URL)
-    url = next(databases)
-    process, service = start_billing_service(url, logs)
-    yield service
-    process.stop()
-    service.engine.dispose()
-    next(databases, None)
+    with postgres_database(POSTGRES_URL) as url:
+        process, service = start_billing_service(url, logs)
+        yield service
+        process.stop()
+        service.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -97,6 +98,7 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+@contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
     """Create a throwaway PostgreSQL database; yield its URL; drop it after."""
     name = "gracious_test_" + secrets.token_hex(4)

@@ -80,13 +80,24 @@ class Stack:
 
 
 @contextmanager
-def running_stack(work: Path) -> Iterator[Stack]:
-    """Start the three processes with every channel configured; stop them after."""
+def running_stack(
+    work: Path,
+    billing_database: str = "",
+    bot_databases: tuple[str, str] = ("", ""),
+    lock_store: str = "in_memory",
+) -> Iterator[Stack]:
+    """Start the three processes with every channel configured; stop them after.
+
+    SQLite files in ``work`` unless other database URLs are given (billing;
+    tracker store and the bot's own tables); ``lock_store="redis"`` uses the
+    local Redis, as several Rasa servers would.
+    """
     if not MODEL.exists():
         raise RuntimeError(f"No trained model at {MODEL}: `./gracious test` trains it.")
     billing_process, billing = start_billing_service(
-        f"sqlite:///{work / 'billing.sqlite3'}", work
+        billing_database or f"sqlite:///{work / 'billing.sqlite3'}", work
     )
+    tracker_url, bot_url = bot_databases
     outage = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
     actions_port, rasa_port = free_port(), free_port()
     proxy = CuttableProxy(rasa_port)
@@ -97,8 +108,10 @@ def running_stack(work: Path) -> Iterator[Stack]:
             "BILLING_API_KEY": API_KEY,
             "BILLING_READ_TIMEOUT_SECONDS": "5",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
-            "BOT_DATABASE_URL": f"sqlite:///{work / 'bot.sqlite3'}",
-            "TRACKER_DATABASE_URL": f"sqlite:///{work / 'tracker.sqlite3'}",
+            "BOT_DATABASE_URL": bot_url or f"sqlite:///{work / 'bot.sqlite3'}",
+            "TRACKER_DATABASE_URL": tracker_url
+            or f"sqlite:///{work / 'tracker.sqlite3'}",
+            "LOCK_STORE_TYPE": lock_store,
             "GRACIOUS_REST_IDENTITY_KEY": IDENTITY_KEY,
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "WIDGET_JWT_SECRET": WIDGET_SECRET,
