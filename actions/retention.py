@@ -23,8 +23,12 @@ class ValidateOfferForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, str]:
-        # Only a clear yes takes the offer; anything else cancels now.
-        return {"offer_answer": "yes" if value == "yes" else "no"}
+        # Only a clear yes takes the offer; anything else cancels now. Over
+        # SMS the offer says "Reply 1 to take it or 2 to cancel now", so the
+        # number means what the question gave it, whatever the NLU made of it.
+        if value == "yes" or phrases.numbered_choice(str(value or "")) == 1:
+            return {"offer_answer": "yes"}
+        return {"offer_answer": "no"}
 
 
 class ActionAskOfferAnswer(Action):

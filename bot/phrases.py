@@ -45,6 +45,12 @@ def email_address(text: str) -> Optional[str]:
     return match.group().strip(".").lower() if match else None
 
 
+def numbered_choice(text: str) -> Optional[int]:
+    """Return N if the whole answer is the number N ("1", "1.", " 2 "), else None."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*[.)!]?\s*", text or "")
+    return int(match.group(1)) if match else None
+
+
 def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     """Return the chosen positions (0-based) among ``names``, or None if unclear.
 

@@ -59,6 +59,17 @@ def test_a_known_number_cancels_in_three_texts(stack: Stack) -> None:
     assert [c.channel for c in channels] == ["sms"]
 
 
+def test_1_takes_the_offer_as_the_text_says(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    mobile = phone(stack, customer.phone)
+    mobile.text("cancel my plan")
+    [offer] = mobile.text(customer.card_last4)
+    assert "Reply 1 to take it" in offer
+    [kept] = mobile.text("1")
+    assert "Your plan continues" in kept and not CODE.search(kept)
+    assert not subscription(stack, customer).cancel_at_period_end
+
+
 def test_no_declines_the_offer_and_undo_cancel_works(stack: Stack) -> None:
     customer = stack.billing.new_customer()
     mobile = phone(stack, customer.phone)

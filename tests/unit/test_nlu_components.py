@@ -177,3 +177,47 @@ def test_guard_ignores_other_intents():
     )
     CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
     assert msg.get("intent") == {"name": "out_of_scope", "confidence": 0.7}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("yes", "affirm"),
+        ("Yup!", "affirm"),
+        ("ok.", "affirm"),
+        ("1", "affirm"),
+        ("\U0001f44d", "affirm"),
+        ("no", "deny"),
+        ("Nope.", "deny"),
+        ("2", "deny"),
+        ("\U0001f44e", "deny"),
+        ("yes please cancel", None),
+        ("no offers", None),
+        ("4242", None),
+        ("3", None),
+        ("", None),
+        ("hello", None),
+    ],
+)
+def test_one_word_answers(text: str, expected: str | None) -> None:
+    from bot.nlu import one_word_answer
+
+    assert one_word_answer(text) == expected
+
+
+def test_one_word_answers_override_the_classifier() -> None:
+    from bot.nlu import OneWordAnswers
+
+    msg = Message(
+        data={
+            "text": "1",
+            "intent": {"name": "out_of_scope", "confidence": 0.6},
+            "intent_ranking": [
+                {"name": "out_of_scope", "confidence": 0.6},
+                {"name": "affirm", "confidence": 0.3},
+            ],
+        }
+    )
+    OneWordAnswers(OneWordAnswers.get_default_config()).process([msg])
+    assert msg.get("intent") == {"name": "affirm", "confidence": 1.0}
+    assert [r["name"] for r in msg.get("intent_ranking")] == ["affirm", "out_of_scope"]

@@ -102,3 +102,21 @@ def test_subscription_choice(text: str, expected: list[int] | None) -> None:
 )
 def test_wants_retry(text: str, expected: bool) -> None:
     assert phrases.wants_retry(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1", 1),
+        (" 2 ", 2),
+        ("1.", 1),
+        ("2)", 2),
+        ("12", 12),
+        ("1 please", None),
+        ("4242", None),
+        ("", None),
+        ("one", None),
+    ],
+)
+def test_numbered_choice(text: str, expected: int | None) -> None:
+    assert phrases.numbered_choice(text) == expected

@@ -1,0 +1,127 @@
+"""One-word answers, decided by rule: yes and no are a closed class of words.
+
+DIET learns phrases well but sees too few one-token answers to be sure of
+"yup", a thumbs-up emoji, or the "1"/"2" our SMS texts ask for ("Reply 1 to
+take it or 2 to cancel now"). When the whole message is one such token
+(punctuation aside), this component sets affirm or deny with full
+confidence; anything longer is left to the classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+YES = {
+    "yes",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "ya",
+    "yah",
+    "y",
+    "sure",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "affirmative",
+    "absolutely",
+    "definitely",
+    "certainly",
+    "correct",
+    "right",
+    "alright",
+    "deal",
+    "agreed",
+    "fine",
+    "1",
+    "\U0001f44d",
+    "\U0001f44c",
+    "\u2705",
+    "\u2714",
+    "\u2714\ufe0f",
+    "\U0001f44d\U0001f3fb",
+}
+NO = {
+    "no",
+    "nope",
+    "nah",
+    "naw",
+    "n",
+    "negative",
+    "never",
+    "pass",
+    "2",
+    "\U0001f44e",
+    "\u274c",
+    "\U0001f645",
+}
+_EDGES = re.compile(r"^[\s.!?,;:'\"()]+|[\s.!?,;:'\"()]+$")
+
+
+def one_word_answer(text: str) -> Optional[str]:
+    """Return "affirm" or "deny" for a one-token yes or no, else None."""
+    word = _EDGES.sub("", (text or "").lower())
+    if word in YES:
+        return "affirm"
+    if word in NO:
+        return "deny"
+    return None
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class OneWordAnswers(GraphComponent, IntentClassifier):
+    """Sets affirm or deny for messages that are a single yes or no token."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "OneWordAnswers":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            answer = one_word_answer(message.get(TEXT) or "")
+            if answer is None:
+                continue
+            others = [
+                {**r, PREDICTED_CONFIDENCE_KEY: 0.0}
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) != answer
+            ]
+            decided = {INTENT_NAME_KEY: answer, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, decided, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [decided, *others], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        return training_data
