@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
+
+from bot.nlu.rules import RuleComponent
 
 SPACY_DOC_KEY = "text_spacy_doc"  # set by SpacyNLP, see rasa.nlu.constants.SPACY_DOCS
 
@@ -250,25 +249,8 @@ def _entity(label: Text, span: Any) -> Dict[Text, Any]:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class CardEmailExtractor(GraphComponent, EntityExtractorMixin):
+class CardEmailExtractor(RuleComponent, EntityExtractorMixin):
     """Adds `card_last4` and `email` entities found by spaCy Matcher rules."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {}
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.component_config = config
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "CardEmailExtractor":
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -287,6 +269,3 @@ class CardEmailExtractor(GraphComponent, EntityExtractorMixin):
             ]
             message.set(ENTITIES, kept + found, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data

@@ -24,10 +24,7 @@ import difflib
 import re
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -37,6 +34,8 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.rules import RuleComponent
 
 CANCEL_VERB = re.compile(
     r"(cance?l+(ed|ing|led|ling)?|cancle|canel|cxl|stop(ping)?|end(ing)?|"
@@ -256,7 +255,7 @@ def foreign_cancel_target(text: Text) -> Optional[Text]:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class CancelTargetGuard(GraphComponent, IntentClassifier):
+class CancelTargetGuard(RuleComponent, IntentClassifier):
     """Turns `cancel_subscription` into `out_of_scope` for "cancel <something else>"."""
 
     @staticmethod
@@ -265,19 +264,6 @@ class CancelTargetGuard(GraphComponent, IntentClassifier):
             "guarded_intent": "cancel_subscription",
             "target_intent": "out_of_scope",
         }
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.component_config = config
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "CancelTargetGuard":
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         guarded = self.component_config["guarded_intent"]
@@ -316,6 +302,3 @@ class CancelTargetGuard(GraphComponent, IntentClassifier):
                 add_to_output=True,
             )
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data
