@@ -48,8 +48,6 @@ class ActionTakeRequest(Action):
             ]
             if phrases.wants_no_offers(text):
                 events.append(SlotSet("no_offers", True))
-        if not tracker.get_slot("verified_customer"):
-            events.append(SlotSet("verified_customer", None))
         return events
 
 

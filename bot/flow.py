@@ -124,23 +124,18 @@ def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool
             account, request.card_last4, request.caller, _key(request, "verify")
         )
     except VerificationFailed:
-        if account.kind == "phone":
-            # Unknown number or wrong card: billing answers both alike, and so
-            # do we. Someone texting from a new number gets in by email.
-            outcome.say(replies.pick(replies.NOT_MATCHED_PHONE, request.short))
-            outcome.slots.update(
-                card_last4=None,
-                email=None,
-                identify_by_email=True,
-                details_rejected_in=request.turn,
-            )
-            outcome.next_step = IDENTIFY
-            return False
-        outcome.say(replies.pick(replies.NOT_MATCHED, request.short))
-        # The form would otherwise take the same digits again from this message.
+        # Unknown number or wrong card: billing answers both alike, and so do
+        # we; someone texting from a number not on file gets in by email.
+        by_phone = account.kind == "phone"
+        refusal = replies.NOT_MATCHED_PHONE if by_phone else replies.NOT_MATCHED
+        outcome.say(replies.pick(refusal, request.short))
+        # details_rejected_in: the form would otherwise take the same digits
+        # again from this very message.
         outcome.slots.update(
             card_last4=None, email=None, details_rejected_in=request.turn
         )
+        if by_phone:
+            outcome.slots["identify_by_email"] = True
         outcome.next_step = IDENTIFY
         return False
     except CustomerLocked as lock:
