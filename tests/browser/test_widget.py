@@ -39,15 +39,6 @@ def logged_in_as(page: Any, token: str) -> None:
     )
 
 
-def subscription(stack: Stack, customer: Any) -> Any:
-    [row] = stack.billing.sql(
-        "SELECT cancel_at_period_end, cancellation_code, discount_percent "
-        "FROM subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    return row
-
-
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
@@ -78,7 +69,7 @@ def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
     assert "Premium is cancelled and ends on" in done, done
     code = CODE.search(done)
     assert code, done
-    row = subscription(widget_stack, customer)
+    row = widget_stack.billing.subscription(customer)
     assert row.cancel_at_period_end and row.cancellation_code == code.group()
     channels = widget_stack.billing.sql(
         "SELECT DISTINCT channel FROM events WHERE customer_id = :c", c=customer.id
@@ -106,7 +97,7 @@ def test_an_anonymous_visitor_gives_the_email_on_a_phone(
 
     done = widget.say("no, cancel please")
     assert "Premium is cancelled" in done and CODE.search(done), done
-    assert subscription(widget_stack, customer).cancel_at_period_end
+    assert widget_stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_a_reload_mid_conversation_continues_it(
@@ -131,7 +122,7 @@ def test_a_reload_mid_conversation_continues_it(
     assert "Before you go" in offer
     accepted = widget.tap("Yes, take the offer")
     assert "Done: 50% off Premium" in accepted, accepted
-    assert subscription(widget_stack, customer).discount_percent == 50
+    assert widget_stack.billing.subscription(customer).discount_percent == 50
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,6 @@ from tests.support.stack import Stack
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 
 
-def subscription_row(stack: Stack, customer, number: int = 1):
-    [row] = stack.billing.sql(
-        "SELECT status, cancel_at_period_end, cancellation_code, discount_percent "
-        "FROM subscriptions WHERE id = :s",
-        s=f"sub_{customer.id[4:]}_{number}",
-    )
-    return row
-
-
 def offers(stack: Stack, customer) -> list:
     return stack.billing.sql(
         "SELECT o.kind, o.status FROM retention_offers o JOIN subscriptions s "
@@ -48,7 +39,7 @@ def test_with_channel_identity_it_takes_three_turns(stack: Stack) -> None:
         "Premium is cancelled and ends on" in done and "won't be charged again" in done
     )
     assert "15.00 USD renewal is off" in done and "Changed your mind" in done
-    row = subscription_row(stack, customer)
+    row = stack.billing.subscription(customer)
     assert row.cancel_at_period_end and row.cancellation_code == code.group()
     assert offers(stack, customer) == [("discount", "declined")]
     [mail] = stack.billing.sql(
@@ -65,7 +56,7 @@ def test_anonymous_web_adds_one_turn_for_the_email(stack: Stack) -> None:
     assert "Before you go" in chat.say(customer.card_last4)
     assert CODE.search(chat.say("nope"))
     assert chat.turns == 4
-    assert subscription_row(stack, customer).cancel_at_period_end
+    assert stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_no_offers_up_front_means_none_and_two_turns(stack: Stack) -> None:
@@ -105,7 +96,7 @@ def test_accepting_the_offer_keeps_the_subscription(stack: Stack) -> None:
     kept = chat.say("yes please")
     assert "Done: 50% off Premium for your next 3 months" in kept
     assert "Your subscription continues" in kept and not CODE.search(kept)
-    row = subscription_row(stack, customer)
+    row = stack.billing.subscription(customer)
     assert row.status == "active" and not row.cancel_at_period_end
     assert row.discount_percent == 50
     assert offers(stack, customer) == [("discount", "accepted")]
@@ -163,8 +154,8 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     assert "Family add-on" in offer and "Before you go" in offer
     done = chat.say("no")
     assert "Family add-on is cancelled" in done
-    assert not subscription_row(stack, customer, 1).cancel_at_period_end
-    assert subscription_row(stack, customer, 2).cancel_at_period_end
+    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
+    assert stack.billing.subscription(customer, 2).cancel_at_period_end
 
     other = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
     chat = stack.chat(customer_id=other.id)
@@ -172,5 +163,5 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     chat.say(other.card_last4)
     done = chat.say("all")
     assert len(CODE.findall(done)) == 2
-    assert subscription_row(stack, other, 1).cancel_at_period_end
-    assert subscription_row(stack, other, 2).cancel_at_period_end
+    assert stack.billing.subscription(other, 1).cancel_at_period_end
+    assert stack.billing.subscription(other, 2).cancel_at_period_end

@@ -57,11 +57,7 @@ def test_lockout_says_when_to_try_and_offers_a_person(stack: Stack) -> None:
     other.say("cancel my subscription")
     other.say(customer.email)
     assert "try again in" in other.say(customer.card_last4)
-    row = stack.billing.sql(
-        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    assert not row[0].cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_an_untrusted_identity_claim_is_ignored(stack: Stack) -> None:

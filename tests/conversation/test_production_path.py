@@ -63,11 +63,7 @@ def test_a_cancellation_on_postgres_and_redis(production: tuple[Stack, str]) -> 
     chat.say(customer.card_last4)
     done = chat.say("no")
     assert re.search(r"GR-[2-9A-HJ-NP-Z]{6}", done), done
-    [row] = stack.billing.sql(
-        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    assert row.cancel_at_period_end
+    assert stack.billing.subscription(customer).cancel_at_period_end
 
     engine = create_engine(tracker_db, future=True)
     with engine.connect() as connection:

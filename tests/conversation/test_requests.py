@@ -26,11 +26,7 @@ def test_status_after_cancelling_and_undo_before_the_date(stack: Stack) -> None:
     assert "Premium: cancelled, ends on" in status and code in status
     back = chat.say("I changed my mind, please keep my subscription")
     assert "Welcome back: Premium continues" in back
-    [row] = stack.billing.sql(
-        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    assert not row.cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
@@ -77,11 +73,7 @@ def test_billing_down_is_said_plainly_and_nothing_is_lost(stack: Stack) -> None:
     assert "billing system isn't answering" in down and "try again" in down
     done = chat.say("try again")
     assert CODE.search(done), done
-    [row] = stack.billing.sql(
-        "SELECT cancel_at_period_end FROM subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    assert row.cancel_at_period_end
+    assert stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_cancel_from_the_middle_of_anything(stack: Stack) -> None:

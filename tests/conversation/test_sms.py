@@ -15,15 +15,6 @@ def phone(stack: Stack, number: str) -> Phone:
     return Phone(stack.rasa_url, number)
 
 
-def subscription(stack: Stack, customer):
-    [row] = stack.billing.sql(
-        "SELECT cancel_at_period_end, cancellation_code FROM "
-        "subscriptions WHERE customer_id = :c",
-        c=customer.id,
-    )
-    return row
-
-
 def user_turns(stack: Stack, sender: str) -> int:
     import sqlite3
 
@@ -52,7 +43,7 @@ def test_a_known_number_cancels_in_three_texts(stack: Stack) -> None:
     assert_fits_sms([ask, offer, *done])
     assert CODE.search(done[0]) and "no more charges" in done[0]
     assert "Text UNDO CANCEL" in done[0]
-    assert subscription(stack, customer).cancel_at_period_end
+    assert stack.billing.subscription(customer).cancel_at_period_end
     channels = stack.billing.sql(
         "SELECT DISTINCT channel FROM events WHERE customer_id = :c", c=customer.id
     )
@@ -67,7 +58,7 @@ def test_1_takes_the_offer_as_the_text_says(stack: Stack) -> None:
     assert "Reply 1 to take it" in offer
     [kept] = mobile.text("1")
     assert "Your plan continues" in kept and not CODE.search(kept)
-    assert not subscription(stack, customer).cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_no_declines_the_offer_and_undo_cancel_works(stack: Stack) -> None:
@@ -79,7 +70,7 @@ def test_no_declines_the_offer_and_undo_cancel_works(stack: Stack) -> None:
     assert CODE.search(done[0])
     [back] = mobile.text("UNDO CANCEL")
     assert "Welcome back: Premium continues" in back
-    assert not subscription(stack, customer).cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_an_unknown_number_is_asked_for_the_email(stack: Stack) -> None:
@@ -106,7 +97,7 @@ def test_lockout_over_sms(stack: Stack) -> None:
     locked = mobile.text(bad)  # 3rd: billing locks the account
     assert any("Try again in" in text and "talk to a person" in text for text in locked)
     assert_fits_sms(locked)
-    assert not subscription(stack, customer).cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_opt_out_words_never_cancel_and_get_no_answer(stack: Stack) -> None:
@@ -116,7 +107,7 @@ def test_opt_out_words_never_cancel_and_get_no_answer(stack: Stack) -> None:
         assert mobile.text(word) == [], word
     assert mobile.text("stop texting me", OptOutType="STOP") == []
     assert user_turns(stack, customer.phone) == 0  # nothing reached the dialogue
-    assert not subscription(stack, customer).cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_help_gets_a_short_help_text(stack: Stack) -> None:
@@ -150,7 +141,7 @@ def test_forged_or_missing_signatures_get_403(stack: Stack) -> None:
     other = signature(TWILIO_AUTH_TOKEN, mobile.url, mobile.params("hello"))
     assert mobile.post(params, headers={"X-Twilio-Signature": other}).status_code == 403
     assert user_turns(stack, customer.phone) == 0
-    assert not subscription(stack, customer).cancel_at_period_end
+    assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
 def test_a_request_without_body_gets_a_clear_answer(stack: Stack) -> None:

@@ -88,6 +88,15 @@ class BillingService:
         assert reply.status_code == 200 and reply.json()["verified"], reply.text
         return str(reply.json()["token"])
 
+    def subscription(self, customer: DemoCustomer, number: int = 1) -> Any:
+        """Return a test customer's subscription row as billing holds it now."""
+        [row] = self.sql(
+            "SELECT status, cancel_at_period_end, cancellation_code, discount_percent "
+            "FROM subscriptions WHERE id = :s",
+            s=f"sub_{customer.id[4:]}_{number}",
+        )
+        return row
+
     def sql(self, statement: str, **params: Any) -> list[Any]:
         with self.engine.begin() as connection:
             result = connection.execute(text(statement), params)
