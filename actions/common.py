@@ -8,7 +8,8 @@ from typing import Any, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.billing import AccountRef, BillingBackend, Caller, HttpBillingClient
+from bot.billing import AccountRef, BillingBackend, Caller
+from bot.billing.http import client_from_settings
 from bot.flow import Reply
 from bot.settings import settings
 
@@ -19,13 +20,7 @@ def default_billing() -> BillingBackend:
     """Return the process's billing client, made on first use from settings."""
     global _shared_billing
     if _shared_billing is None:
-        config = settings()
-        _shared_billing = HttpBillingClient(
-            config.billing_url,
-            config.billing_api_key,
-            timeout=(config.billing_connect_timeout, config.billing_read_timeout),
-            retries=config.billing_retries,
-        )
+        _shared_billing = client_from_settings(settings())
     return _shared_billing
 
 

@@ -13,6 +13,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import BillingAction, caller, channel_identity, say
 from bot import phrases
 from bot.flow import Request, carry_out, offer_from_slot, verification_from_slot
+from bot.pending import PendingStore
+from bot.settings import settings
 
 GOALS = {
     "cancel_subscription": "cancel",
@@ -77,7 +79,8 @@ class ActionCarryOutRequest(BillingAction):
             by_email=bool(tracker.get_slot("identify_by_email")),
         )
         # The billing client blocks; keep the action server's loop free.
-        outcome = await asyncio.to_thread(carry_out, self.billing, request)
+        pending = PendingStore(settings().bot_database_url)
+        outcome = await asyncio.to_thread(carry_out, self.billing, request, pending)
         say(dispatcher, outcome.replies)
         slots = {**outcome.slots, "next_step": outcome.next_step}
         return [SlotSet(name, value) for name, value in slots.items()]

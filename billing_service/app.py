@@ -63,6 +63,10 @@ class Operation:
     run: Callable[[Session, Call], tuple[int, Any]]
     body: Optional[Type[BaseModel]] = None
     needs_token: bool = False
+    # Only cancelling honours a verification token past its expiry (within
+    # BILLING_CANCEL_GRACE_SECONDS): a cancellation the customer asked for
+    # while billing was down is completed late rather than lost.
+    late_token_ok: bool = False
     writes: bool = False
     responses: dict[int, str] = field(default_factory=dict)
 
@@ -225,6 +229,7 @@ OPERATIONS = [
         _cancel,
         CancelRequest,
         needs_token=True,
+        late_token_ok=True,
         writes=True,
         responses={
             200: "Already cancelled: the first receipt",
@@ -307,7 +312,9 @@ def _handler(app: Sanic, operation: Operation) -> Callable[..., Any]:
         customer_id = None
         if operation.needs_token:
             customer_id = verification.verified_customer_id(
-                settings, request.headers.get("x-verification-token")
+                settings,
+                request.headers.get("x-verification-token"),
+                leeway=settings.cancel_grace_seconds if operation.late_token_ok else 0,
             )
         call = Call(settings, app.ctx.catalog, body, customer_id, params)
 

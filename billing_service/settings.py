@@ -62,6 +62,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5100
     token_ttl_seconds: int = 900
+    cancel_grace_seconds: int = 259_200
     lockout_max_failures: int = 3
     lockout_window_seconds: int = 900
     lockout_seconds: int = 900
@@ -81,6 +82,9 @@ class Settings:
             host=env.get("BILLING_HOST") or "127.0.0.1",
             port=_int(env, "BILLING_PORT", 5100, minimum=0),
             token_ttl_seconds=_int(env, "BILLING_TOKEN_TTL_SECONDS", 900),
+            cancel_grace_seconds=_int(
+                env, "BILLING_CANCEL_GRACE_SECONDS", 259_200, minimum=0
+            ),
             lockout_max_failures=_int(env, "BILLING_LOCKOUT_MAX_FAILURES", 3),
             lockout_window_seconds=_int(env, "BILLING_LOCKOUT_WINDOW_SECONDS", 900),
             lockout_seconds=_int(env, "BILLING_LOCKOUT_SECONDS", 900),

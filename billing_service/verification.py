@@ -141,8 +141,13 @@ def issue_token(
     return jwt.encode(claims, settings.token_secret.reveal(), algorithm="HS256")
 
 
-def verified_customer_id(settings: Settings, token: Optional[str]) -> str:
-    """Return the customer a verification token proves, or raise if none."""
+def verified_customer_id(
+    settings: Settings, token: Optional[str], leeway: int = 0
+) -> str:
+    """Return the customer a verification token proves, or raise if none.
+
+    ``leeway``: seconds past its expiry that the token still counts.
+    """
     if not token:
         raise VerificationRequired("Verify the customer's identity first.")
     try:
@@ -151,6 +156,7 @@ def verified_customer_id(settings: Settings, token: Optional[str]) -> str:
             settings.token_secret.reveal(),
             algorithms=["HS256"],
             audience=TOKEN_AUDIENCE,
+            leeway=leeway,
             options={"require": ["sub", "exp", "aud"]},
         )
     except jwt.PyJWTError:

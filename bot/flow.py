@@ -7,7 +7,9 @@ product's promises that is about order lives here:
 - nothing about an account is read or changed before verification;
 - at most one offer per conversation, none for "no offers", and any answer
   but a clear yes cancels in the same turn;
-- billing trouble is said plainly and loses nothing already given.
+- billing trouble is said plainly and loses nothing already given: a
+  verified customer's cancellation is written down (``bot.pending``) and
+  completed by the retry worker once billing answers again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.billing import (
     VerificationExpired,
     VerificationFailed,
 )
+from bot.pending import PendingCancellation, PendingStore
 
 log = logging.getLogger(__name__)
 IDENTIFY, CHOOSE, ANSWER_OFFER, DONE = (
@@ -286,7 +289,45 @@ def _reactivate(
     outcome.slots.update(FINISHED)
 
 
-def carry_out(billing: BillingBackend, request: Request) -> Outcome:
+def _keep_for_later(request: Request, pending: Optional[PendingStore]) -> bool:
+    """Write down a verified cancellation billing could not take; say if it was."""
+    verification = request.verification
+    accepting = request.offer is not None and request.offer_answer == "yes"
+    if pending is None or request.goal != "cancel" or verification is None or accepting:
+        return False
+    # The plans chosen, the one the offer was about, or (None) "their only one".
+    targets: list[Optional[str]] = list(request.chosen or []) or [
+        request.offer.subscription_id if request.offer else None
+    ]
+    phone = request.channel_identity
+    reply_to = phone.value if phone and phone.kind == "phone" else None
+    try:
+        for target in targets:
+            pending.keep(
+                PendingCancellation(
+                    idempotency_key=_key(request, "cancel", target or ""),
+                    conversation_id=request.caller.conversation_id or "",
+                    channel=request.caller.channel,
+                    customer_id=verification.customer_id,
+                    first_name=verification.first_name,
+                    token=verification.token,
+                    token_expires_at=verification.expires_at.astimezone(
+                        dt.timezone.utc
+                    ).replace(tzinfo=None),
+                    subscription_id=target,
+                    reason=request.reason,
+                    reply_to=reply_to if request.short else None,
+                )
+            )
+    except Exception:  # our own database too: fall back to "try again"
+        log.exception("could not keep a cancellation for later")
+        return False
+    return True
+
+
+def carry_out(
+    billing: BillingBackend, request: Request, pending: Optional[PendingStore] = None
+) -> Outcome:
     """Take the request as far as it can go this turn."""
     outcome = Outcome()
     if request.goal is None:
@@ -309,9 +350,13 @@ def carry_out(billing: BillingBackend, request: Request) -> Outcome:
         outcome.next_step = IDENTIFY
     except BillingUnavailable:
         outcome.replies.clear()
-        outcome.say(replies.pick(replies.BILLING_DOWN, request.short))
-        outcome.slots["pending_retry"] = True
         outcome.next_step = DONE
+        if _keep_for_later(request, pending):
+            outcome.say(replies.pick(replies.BILLING_DOWN_KEPT, request.short))
+            outcome.slots.update(FINISHED)
+        else:
+            outcome.say(replies.pick(replies.BILLING_DOWN, request.short))
+            outcome.slots["pending_retry"] = True
     except BillingError:
         # A conflict or refusal we did not foresee: say so, log it, keep state.
         log.exception("billing refused a step of %s", request.goal)

@@ -218,6 +218,13 @@ BILLING_DOWN = (
     "Our billing system isn't answering, so I couldn't finish. I kept your request: "
     "text 'try again' in a few minutes.",
 )
+BILLING_DOWN_KEPT = (
+    "Our billing system isn't answering right now, so I couldn't finish yet. Your "
+    "cancellation is saved: it will go through as soon as billing is back, and "
+    "you'll get the confirmation by email. You don't need to do anything else.",
+    "Our billing system isn't answering. Your cancellation is saved and goes "
+    "through when it's back; we'll text you the code. Nothing else to do.",
+)
 COULD_NOT_FINISH = (
     "Sorry, I couldn't complete that on our side. Please try again, or say "
     "'talk to a person' and someone will sort it out.",

@@ -97,6 +97,11 @@ class Settings:
     twilio_auth_token: str = field(default="", repr=False)
     twilio_public_url: str = ""
     sms_insecure_skip_signature: bool = False
+    # Outbound texts (a cancellation completed after a billing outage).
+    twilio_account_sid: str = ""
+    twilio_from_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    retry_interval_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -128,6 +133,10 @@ class Settings:
             sms_insecure_skip_signature=_flag(
                 env, "GRACIOUS_SMS_INSECURE_SKIP_SIGNATURE"
             ),
+            twilio_account_sid=(env.get("TWILIO_ACCOUNT_SID") or "").strip(),
+            twilio_from_number=(env.get("TWILIO_FROM_NUMBER") or "").strip(),
+            twilio_api_url=env.get("TWILIO_API_URL") or cls.twilio_api_url,
+            retry_interval_seconds=_float(env, "GRACIOUS_RETRY_INTERVAL_SECONDS", 30.0),
         )
 
 

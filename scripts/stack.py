@@ -70,6 +70,13 @@ def start_actions(env: dict[str, str], logs: Path, port: int) -> ServiceProcess:
     return process
 
 
+def start_retry_worker(env: dict[str, str], logs: Path) -> ServiceProcess:
+    """Completes cancellations billing could not take at the time (bot/pending.py)."""
+    return ServiceProcess(
+        python_module("bot.retry_worker"), env, logs / "retry_worker.log", ""
+    )
+
+
 def start_rasa(
     env: dict[str, str], logs: Path, port: int, model: Path = MODEL
 ) -> ServiceProcess:
@@ -164,6 +171,7 @@ def main(argv: list[str]) -> int:
     try:
         running.append(start_billing(env, LOGS, int(env.get("BILLING_PORT") or 5100)))
         running.append(start_actions(env, LOGS, 5055))
+        running.append(start_retry_worker(env, LOGS))
         running.append(start_rasa(env, LOGS, 5005))
         print(DEMO.format(billing=env["BILLING_URL"]))
         print("Rasa REST webhook: http://127.0.0.1:5005/webhooks/rest/webhook")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import requests
 
@@ -25,6 +25,9 @@ from .models import (
     Subscription,
     Verification,
 )
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 DEFAULT_TIMEOUT = (2.0, 4.0)  # (connect, read) seconds: a chat turn can't wait longer
 DEFAULT_RETRIES = 1
@@ -265,3 +268,13 @@ def _answer(reply: requests.Response) -> dict[str, Any]:
     if status == 409:
         raise BillingConflict(code, message)
     raise BillingRejected(status, code, message)
+
+
+def client_from_settings(settings: Settings) -> HttpBillingClient:
+    """Return the billing client a bot process uses, configured from settings."""
+    return HttpBillingClient(
+        settings.billing_url,
+        settings.billing_api_key,
+        timeout=(settings.billing_connect_timeout, settings.billing_read_timeout),
+        retries=settings.billing_retries,
+    )

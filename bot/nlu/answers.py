@@ -5,6 +5,11 @@ DIET learns phrases well but sees too few one-token answers to be sure of
 take it or 2 to cancel now"). When the whole message is one such token
 (punctuation aside), this component sets affirm or deny with full
 confidence; anything longer is left to the classifier.
+
+The same goes for "try again", which the bot itself asks for after billing
+trouble: a whole message like "try again" / "retry please" is none of our
+intents, so it is set to out_of_scope, whose rule resumes the interrupted
+request (actions/other.py) instead of whatever a classifier guessed.
 """
 
 from __future__ import annotations
@@ -72,15 +77,23 @@ NO = {
     "\U0001f645",
 }
 _EDGES = re.compile(r"^[\s.!?,;:'\"()]+|[\s.!?,;:'\"()]+$")
+_RETRY = re.compile(
+    r"(ok(ay)? |please |pls |can you |could you |let'?s )*"
+    r"(retry|re-try|(try|do it|go|give it a go|have a go)( it| that)? "
+    r"(again|once more))( now| please| pls)*"
+)
 
 
 def one_word_answer(text: str) -> Optional[str]:
-    """Return "affirm" or "deny" for a one-token yes or no, else None."""
+    """Return "affirm" or "deny" for a one-token yes or no, "out_of_scope" for
+    a whole-message "try again", else None."""
     word = _EDGES.sub("", (text or "").lower())
     if word in YES:
         return "affirm"
     if word in NO:
         return "deny"
+    if _RETRY.fullmatch(" ".join(word.split())):
+        return "out_of_scope"
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from tests.support.stack import Stack
 
@@ -59,21 +60,56 @@ def test_a_person_any_time_but_never_needed(stack: Stack) -> None:
     assert len(rows) == 2 and rows[0][0] == "rest"
 
 
-def test_billing_down_is_said_plainly_and_nothing_is_lost(stack: Stack) -> None:
+def billing_down(stack: Stack) -> None:
+    """Billing crashes: its open connections die and new ones are refused."""
+    stack.outage.down = True
+    stack.outage.cut()
+
+
+def eventually(check, seconds: float = 30) -> bool:
+    """Poll for what a background process (the retry worker) will do."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_billing_down_before_verification_keeps_what_was_said(stack: Stack) -> None:
     customer = stack.billing.new_customer()
     chat = stack.chat(customer_id=customer.id)
-    chat.say("cancel my subscription")
-    chat.say(customer.card_last4)  # verified; the offer is on the table
-    stack.outage.down = True
-    stack.outage.cut()  # billing crashes: its open connections die too
+    chat.say("cancel my subscription, no offers")
+    billing_down(stack)
     try:
-        down = chat.say("no")
+        down = chat.say(customer.card_last4)
     finally:
         stack.outage.down = False
     assert "billing system isn't answering" in down and "try again" in down
     done = chat.say("try again")
     assert CODE.search(done), done
     assert stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_a_no_while_billing_is_down_goes_through_when_it_is_back(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription")
+    chat.say(customer.card_last4)  # verified; the offer is on the table
+    billing_down(stack)
+    try:
+        down = chat.say("no")
+        assert "billing system isn't answering" in down
+        assert "cancellation is saved" in down and "don't need to do anything else" in down
+        time.sleep(2)  # the worker's first tries find billing still down
+        assert not stack.billing.subscription(customer).cancel_at_period_end
+    finally:
+        stack.outage.down = False
+    assert eventually(lambda: stack.billing.subscription(customer).cancel_at_period_end)
+    status = chat.say("is it cancelled?")
+    assert stack.billing.subscription(customer).cancellation_code in status
 
 
 def test_cancel_from_the_middle_of_anything(stack: Stack) -> None:

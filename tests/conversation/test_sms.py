@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 
 from bot.channels.sms_text import is_gsm7, segments
-from tests.support.sms import TWILIO_AUTH_TOKEN, Phone, signature
+from tests.support.sms import (
+    COMPANY_NUMBER,
+    TWILIO_AUTH_TOKEN,
+    Phone,
+    signature,
+    texts_sent,
+)
 from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
@@ -158,3 +165,31 @@ def test_a_full_card_number_over_sms_is_never_kept(stack: Stack) -> None:
     assert any("only the last 4 digits" in text for text in warned)
     content = stack.tracker_db.read_bytes()
     assert b"4242-4242-4242-4242" not in content and b"4242424242424242" not in content
+
+
+def test_a_cancellation_saved_during_an_outage_is_texted_when_done(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    mobile = phone(stack, customer.phone)
+    mobile.text("cancel my subscription")
+    mobile.text(customer.card_last4)
+    stack.outage.down = True
+    stack.outage.cut()
+    try:
+        [saved] = mobile.text("2")
+    finally:
+        stack.outage.down = False
+    assert "cancellation is saved" in saved and "text you the code" in saved
+    assert_fits_sms([saved])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _texts_to(stack, customer.phone):
+        time.sleep(0.25)
+    [later] = _texts_to(stack, customer.phone)
+    code = stack.billing.subscription(customer).cancellation_code
+    assert code and code in later["Body"] and later["From"] == COMPANY_NUMBER
+    assert_fits_sms([later["Body"]])
+
+
+def _texts_to(stack: Stack, number: str) -> list[dict[str, str]]:
+    return [t for t in texts_sent(stack.twilio) if t.get("To") == number]

@@ -16,6 +16,7 @@ Script = Callable[
 class ScriptedServer:
     def __init__(self, script: Script) -> None:
         self.requests: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,7 +28,7 @@ class ScriptedServer:
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                server.bodies.append(self.rfile.read(length))
                 server.requests.append({k.lower(): v for k, v in self.headers.items()})
                 status, body, delay = script(len(server.requests))
                 time.sleep(delay)

@@ -9,12 +9,25 @@ import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Optional
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import requests
 
+from tests.support.fake_http import ScriptedServer
+
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token-" + "t" * 20
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 COMPANY_NUMBER = "+15550009999"
+
+
+def twilio_messages_api(request_number: int) -> tuple[int, bytes, float]:
+    """Twilio's Messages API as far as the bot uses it: 201 and a message SID."""
+    return 201, b'{"sid": "SM%032d", "status": "queued"}' % request_number, 0.0
+
+
+def texts_sent(api: ScriptedServer) -> list[dict[str, str]]:
+    """The form fields of every message the bot asked the fake Twilio to send."""
+    return [dict(parse_qsl(body.decode())) for body in api.bodies]
 
 
 def signature(auth_token: str, url: str, params: dict[str, str]) -> str:

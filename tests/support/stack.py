@@ -19,11 +19,17 @@ from typing import Iterator
 
 from bot.settings import rasa_environment
 from scripts.processes import free_port
-from scripts.stack import MODEL, start_actions, start_rasa
+from scripts.stack import MODEL, start_actions, start_rasa, start_retry_worker
 from tests.support.billing import API_KEY, BillingService, start_billing_service
 from tests.support.chat import IDENTITY_KEY, Chat
+from tests.support.fake_http import ScriptedServer
 from tests.support.proxy import CuttableProxy
-from tests.support.sms import TWILIO_AUTH_TOKEN
+from tests.support.sms import (
+    COMPANY_NUMBER,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    twilio_messages_api,
+)
 
 WIDGET_SECRET = "test-widget-secret-" + "w" * 32
 
@@ -35,6 +41,7 @@ class Stack:
     billing: BillingService
     outage: CuttableProxy  # between the action server and billing
     proxy: CuttableProxy  # between browsers and the bot
+    twilio: ScriptedServer  # Twilio's Messages API, for texts sent later
     rasa_url: str
     tracker_db: Path
     bot_db: Path
@@ -101,6 +108,7 @@ def running_stack(
     outage = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
     actions_port, rasa_port = free_port(), free_port()
     proxy = CuttableProxy(rasa_port)
+    twilio = ScriptedServer(twilio_messages_api).__enter__()
     env = rasa_environment(
         {
             **os.environ,
@@ -114,6 +122,10 @@ def running_stack(
             "LOCK_STORE_TYPE": lock_store,
             "GRACIOUS_REST_IDENTITY_KEY": IDENTITY_KEY,
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_FROM_NUMBER": COMPANY_NUMBER,
+            "TWILIO_API_URL": twilio.url,
+            "GRACIOUS_RETRY_INTERVAL_SECONDS": "0.5",
             "WIDGET_JWT_SECRET": WIDGET_SECRET,
             "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
             "GRACIOUS_DEMO_PAGE": "1",
@@ -122,11 +134,13 @@ def running_stack(
     started = [billing_process]
     try:
         started.append(start_actions(env, work, actions_port))
+        started.append(start_retry_worker(env, work))
         started.append(start_rasa(env, work, rasa_port))
         yield Stack(
             billing,
             outage,
             proxy,
+            twilio,
             f"http://127.0.0.1:{rasa_port}",
             work / "tracker.sqlite3",
             work / "bot.sqlite3",
@@ -137,3 +151,4 @@ def running_stack(
             process.stop()
         outage.close()
         proxy.close()
+        twilio.__exit__(None, None, None)

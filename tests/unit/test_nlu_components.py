@@ -197,6 +197,11 @@ def test_guard_ignores_other_intents():
         ("3", None),
         ("", None),
         ("hello", None),
+        ("try again", "out_of_scope"),
+        ("Please try it again now!", "out_of_scope"),
+        ("retry", "out_of_scope"),
+        ("try again later?", None),
+        ("cancel again", None),
     ],
 )
 def test_one_word_answers(text: str, expected: str | None) -> None:

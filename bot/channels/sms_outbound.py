@@ -1,0 +1,58 @@
+"""Texting a customer first: Twilio's Messages API, for replies that come later.
+
+Conversations are answered in the webhook's own response (TwiML). Only a
+cancellation completed after billing came back needs a text the customer
+did not just ask for; it goes through the REST API with the account's SID
+and auth token, and a timeout, like every network call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import requests
+
+from bot.channels.sms_text import to_gsm7
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+
+
+class SmsNotSent(RuntimeError):
+    """Twilio did not accept the message; the text says why."""
+
+
+class TwilioSender:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_url: str = "https://api.twilio.com",
+        session: Optional[requests.Session] = None,
+    ) -> None:
+        self._url = (
+            f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        )
+        self._auth = (account_sid, auth_token)
+        self._from = from_number
+        self._session = session or requests.Session()
+
+    def send(self, to: str, body: str) -> str:
+        """Send one text; return Twilio's message SID."""
+        try:
+            answer = self._session.post(
+                self._url,
+                data={"To": to, "From": self._from, "Body": to_gsm7(body)},
+                auth=self._auth,
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise SmsNotSent(f"Twilio unreachable: {type(error).__name__}") from None
+        if answer.status_code not in (200, 201):
+            raise SmsNotSent(
+                f"Twilio answered {answer.status_code}: {answer.text[:200]}"
+            )
+        return str(answer.json().get("sid", ""))

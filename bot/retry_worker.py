@@ -1,0 +1,217 @@
+"""Carry out the cancellations billing could not take when the customer asked.
+
+Run beside the action server (``python -m bot.retry_worker``; ``./gracious
+run`` starts it). Every GRACIOUS_RETRY_INTERVAL_SECONDS it takes the due
+requests from ``bot.pending`` and cancels through billing with the key of
+the first attempt. What happens to each one:
+
+- cancelled: the customer is texted the confirmation if they wrote by SMS
+  (billing emails its receipt to every customer in any case);
+- nothing left to cancel (already ended, or not theirs): closed, no text;
+- billing still down: tried again later, waiting longer each time;
+- billing no longer honours the verification (past its grace period), or
+  the customer has several plans and never said which: handed to the
+  helpdesk queue, so a person finishes it. It is never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import signal
+import threading
+from typing import Callable, Optional
+
+from bot import handoff, replies
+from bot.billing import (
+    BillingBackend,
+    BillingConflict,
+    BillingError,
+    BillingUnavailable,
+    Caller,
+    CancellationReceipt,
+    NotFound,
+    Verification,
+    VerificationExpired,
+)
+from bot.channels.sms_outbound import SmsNotSent, TwilioSender
+from bot.pending import PendingCancellation, PendingStore
+from bot.settings import Settings
+
+log = logging.getLogger("gracious.retry_worker")
+
+Notify = Callable[[PendingCancellation, list[CancellationReceipt]], Optional[str]]
+CANCELLABLE = ("active", "paused")
+
+
+class NeedsStaff(Exception):
+    """The request cannot be completed automatically; the text says why."""
+
+
+def _verification(pending: PendingCancellation) -> Verification:
+    expires = pending.token_expires_at.replace(tzinfo=dt.timezone.utc)
+    return Verification(pending.customer_id, pending.first_name, pending.token, expires)
+
+
+def _targets(billing: BillingBackend, pending: PendingCancellation) -> list[str]:
+    if pending.subscription_id:
+        return [pending.subscription_id]
+    # Billing went down before we knew which plan: only one is unambiguous.
+    subscriptions = billing.subscriptions(_verification(pending))
+    cancellable = [
+        s.id
+        for s in subscriptions
+        if s.status in CANCELLABLE and not s.cancel_at_period_end
+    ]
+    if len(cancellable) > 1:
+        raise NeedsStaff("several subscriptions and the customer did not say which")
+    return cancellable
+
+
+def carry_out(
+    billing: BillingBackend,
+    store: PendingStore,
+    bot_database_url: str,
+    pending: PendingCancellation,
+    notify: Notify,
+    backoff_seconds: float = 30.0,
+) -> str:
+    """Try one pending cancellation once; return what became of it."""
+    caller = Caller(pending.channel, pending.conversation_id)
+    try:
+        receipts = [
+            billing.cancel(
+                _verification(pending),
+                subscription_id,
+                caller,
+                # The key of the turn's own attempt (flow._key), per plan.
+                pending.idempotency_key
+                + ("" if pending.subscription_id else subscription_id),
+                reason=pending.reason,
+            )
+            for subscription_id in _targets(billing, pending)
+        ]
+    except BillingUnavailable as error:
+        when = store.retry_later(
+            pending, f"billing unavailable: {error}", backoff_seconds
+        )
+        log.info("pending cancellation %s: billing down, next try %s", pending.id, when)
+        return "retry"
+    except (VerificationExpired, NeedsStaff) as error:
+        why = (
+            "verification no longer honoured"
+            if isinstance(error, VerificationExpired)
+            else str(error)
+        )
+        handoff.request_person(
+            bot_database_url,
+            pending.conversation_id,
+            pending.channel,
+            pending.customer_id,
+            "Cancellation requested while billing was down; please complete it "
+            f"by hand ({why}).",
+        )
+        store.finish(pending, "handed_to_staff", why)
+        log.warning("pending cancellation %s handed to staff: %s", pending.id, why)
+        return "handed_to_staff"
+    except (BillingConflict, NotFound) as error:
+        store.finish(pending, "nothing_to_cancel", str(error))
+        return "nothing_to_cancel"
+    except BillingError as error:
+        # Refused for a reason we did not foresee: keep trying, loudly.
+        log.exception("pending cancellation %s refused by billing", pending.id)
+        store.retry_later(pending, f"billing refused: {error}", backoff_seconds)
+        return "retry"
+    if not receipts:
+        store.finish(pending, "nothing_to_cancel", "no active subscription")
+        return "nothing_to_cancel"
+    sent = notify(pending, receipts)
+    store.finish(
+        pending,
+        "cancelled",
+        {"receipts": [dataclasses.asdict(r) for r in receipts], "text_sid": sent},
+    )
+    return "cancelled"
+
+
+def sms_notifier(settings: Settings) -> Notify:
+    """Text the receipt to SMS customers, if outbound texting is configured."""
+    sender = None
+    if settings.twilio_account_sid and settings.twilio_from_number:
+        sender = TwilioSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from_number,
+            settings.twilio_api_url,
+        )
+
+    def notify(
+        pending: PendingCancellation, receipts: list[CancellationReceipt]
+    ) -> Optional[str]:
+        if pending.channel != "sms" or not pending.reply_to:
+            return None  # billing's confirmation email reaches them
+        if sender is None:
+            log.warning(
+                "pending cancellation %s done; no text sent: set TWILIO_ACCOUNT_SID "
+                "and TWILIO_FROM_NUMBER (billing still emails the receipt)",
+                pending.id,
+            )
+            return None
+        text = " ".join(replies.receipt_text(r, short=True) for r in receipts)
+        try:
+            return sender.send(pending.reply_to, text)
+        except SmsNotSent as error:
+            log.warning(
+                "pending cancellation %s done; text failed: %s", pending.id, error
+            )
+            return None
+
+    return notify
+
+
+def run_due(
+    billing: BillingBackend,
+    store: PendingStore,
+    database_url: str,
+    notify: Notify,
+    backoff_seconds: float = 30.0,
+) -> list[str]:
+    """Try every due request once; return what became of each."""
+    return [
+        carry_out(billing, store, database_url, pending, notify, backoff_seconds)
+        for pending in store.claim_due()
+    ]
+
+
+def main() -> None:
+    from bot.billing.http import client_from_settings
+    from bot.settings import settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = settings()
+    store = PendingStore(config.bot_database_url)
+    notify = sms_notifier(config)
+    billing = client_from_settings(config)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("retry worker: every %ss", config.retry_interval_seconds)
+    while not stop.is_set():
+        try:
+            results = run_due(
+                billing,
+                store,
+                config.bot_database_url,
+                notify,
+                backoff_seconds=config.retry_interval_seconds,
+            )
+            if results:
+                log.info("retry worker: %s", ", ".join(results))
+        except Exception:  # the database may be down too: try again next round
+            log.exception("retry worker round failed")
+        stop.wait(config.retry_interval_seconds)
+
+
+if __name__ == "__main__":
+    main()

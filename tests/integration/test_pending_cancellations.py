@@ -1,0 +1,283 @@
+"""A cancellation asked for while billing is down is written down and completed.
+
+The flow and the retry worker against the real billing service (SQLite and
+PostgreSQL), with a proxy in between that plays the outage; the bot's own
+table on SQLite and, when a server is configured, on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+import jwt
+import pytest
+from sqlalchemy import func, select
+
+from bot.billing import (
+    Caller,
+    CancellationReceipt,
+    HttpBillingClient,
+    Verification,
+)
+from bot.database import engine_for
+from bot.flow import Request, carry_out, offer_from_slot, verification_from_slot
+from bot.handoff import handoff_requests
+from bot.pending import PendingCancellation, PendingStore
+from bot.retry_worker import run_due
+from tests.conftest import POSTGRES_URL
+from tests.integration.test_flow import request_for, texts
+from tests.support.billing import (
+    API_KEY,
+    TOKEN_SECRET,
+    BillingService,
+    postgres_database,
+)
+from tests.support.proxy import CuttableProxy
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PendingStore]:
+    if request.param == "sqlite":
+        yield PendingStore(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+        return
+    with postgres_database(POSTGRES_URL) as url:
+        yield PendingStore(url)
+        engine_for(url).dispose()
+
+
+@pytest.fixture
+def outage(billing: BillingService) -> Iterator[CuttableProxy]:
+    proxy = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def client(outage: CuttableProxy) -> Iterator[HttpBillingClient]:
+    client = HttpBillingClient(outage.url, API_KEY, retries=0, timeout=(1.0, 2.0))
+    yield client
+    client.close()
+
+
+class Texts:
+    """What the worker would text; records instead of calling Twilio."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[PendingCancellation, list[CancellationReceipt]]] = []
+
+    def __call__(
+        self, pending: PendingCancellation, receipts: list[CancellationReceipt]
+    ) -> Optional[str]:
+        self.sent.append((pending, receipts))
+        return "SM-test"
+
+
+def down_for_good(outage: CuttableProxy) -> None:
+    """Billing falls over: open connections die and new ones are refused."""
+    outage.down = True
+    outage.cut()
+
+
+def offered(client: HttpBillingClient, customer, **changes) -> Request:
+    """Run the conversation up to the offer; return the request answering it."""
+    first = carry_out(client, request_for(customer, **changes))
+    verification = verification_from_slot(first.slots["verified_customer"])
+    offer = offer_from_slot(first.slots["offer"])
+    assert verification is not None and offer is not None
+    return dataclasses.replace(
+        request_for(customer, **changes),
+        verification=verification,
+        offer=offer,
+        offer_made=True,
+        offer_answer="no",
+    )
+
+
+def test_a_no_while_billing_is_down_is_kept_and_completed_once(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    answer = offered(client, customer, caller=Caller("sms", "conv-sms-1"))
+    down_for_good(outage)
+    down = carry_out(client, answer, store)
+    assert "cancellation is saved" in texts(down)
+    assert down.slots["goal"] is None and not down.slots.get("pending_retry")
+    [row] = store.unfinished()
+    assert row["subscription_id"] == answer.offer.subscription_id
+    assert row["customer_id"] == customer.id and row["channel"] == "sms"
+    assert not billing.subscription(customer).cancel_at_period_end
+
+    sent = Texts()
+    assert run_due(client, store, store.url, sent, 0.01) == ["retry"]
+    outage.down = False
+    assert run_due(client, store, store.url, sent, 0.01) == []  # waits its turn
+    _wait_for_backoff()
+    assert run_due(client, store, store.url, sent, 0.01) == ["cancelled"]
+    assert billing.subscription(customer).cancel_at_period_end
+    [(pending, [receipt])] = sent.sent
+    assert pending.subscription_id == receipt.subscription_id
+    assert receipt.confirmation_code == billing.subscription(customer)[2]
+    assert store.unfinished() == []
+    events = billing.sql(
+        "SELECT type FROM events WHERE subscription_id = :s AND type LIKE "
+        "'subscription.cancel%'",
+        s=answer.offer.subscription_id,
+    )
+    assert len(events) == 1
+
+
+def test_a_first_attempt_that_did_reach_billing_is_not_repeated(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """The turn's cancel committed but its answer was lost: same key, same code."""
+    customer = billing.new_customer()
+    answer = offered(client, customer, no_offers=False)
+    down_for_good(outage)
+    carry_out(client, answer, store)
+    outage.down = False
+    [row] = store.unfinished()
+    # As if billing had taken the turn's request before the line dropped.
+    first = client.cancel(
+        answer.verification,
+        row["subscription_id"],
+        answer.caller,
+        row["idempotency_key"],
+    )
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert billing.subscription(customer)[2] == first.confirmation_code
+
+
+def verified(billing: BillingService, customer) -> Verification:
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)
+    return Verification(customer.id, "Test", billing.verify(customer), expires)
+
+
+def test_billing_down_before_the_plan_was_known(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """Verified, then billing fell over listing plans: their one plan is cancelled."""
+    customer = billing.new_customer()
+    verification = verified(billing, customer)
+    down_for_good(outage)
+    carry_out(
+        client, request_for(customer, verification=verification, no_offers=True), store
+    )
+    [row] = store.unfinished()
+    assert row["subscription_id"] is None
+    outage.down = False
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert billing.subscription(customer).cancel_at_period_end
+
+
+def test_two_plans_and_no_choice_go_to_a_person(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    verification = verified(billing, customer)
+    down_for_good(outage)
+    carry_out(
+        client, request_for(customer, verification=verification, no_offers=True), store
+    )
+    outage.down = False
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["handed_to_staff"]
+    assert _handoffs(store, customer.id) == 1
+    assert not billing.subscription(customer, 1).cancel_at_period_end
+
+
+def test_nothing_is_kept_before_verification(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    down_for_good(outage)
+    outcome = carry_out(client, request_for(customer), store)
+    assert "try again" in texts(outcome) and outcome.slots == {"pending_retry": True}
+    assert store.unfinished() == []
+
+
+def test_an_accepted_offer_is_not_turned_into_a_cancellation(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    answer = dataclasses.replace(offered(client, customer), offer_answer="yes")
+    down_for_good(outage)
+    outcome = carry_out(client, answer, store)
+    assert "try again" in texts(outcome) and store.unfinished() == []
+
+
+def _token(customer_id: str, expired_seconds_ago: int) -> str:
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    claims = {
+        "sub": customer_id,
+        "aud": "gracious-billing",
+        "iat": now - expired_seconds_ago - 900,
+        "exp": now - expired_seconds_ago,
+    }
+    return jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
+
+
+def _kept(store: PendingStore, customer, token: str) -> None:
+    store.keep(
+        PendingCancellation(
+            idempotency_key="late-" + secrets.token_hex(6),
+            conversation_id="conv-late",
+            channel="web",
+            customer_id=customer.id,
+            first_name="Test",
+            token=token,
+            token_expires_at=dt.datetime(2026, 1, 1),
+            subscription_id=f"sub_{customer.id[4:]}_1",
+        )
+    )
+
+
+def test_an_hour_late_the_verification_still_counts_for_cancelling_only(
+    billing: BillingService, client, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    token = _token(customer.id, expired_seconds_ago=3600)
+    assert billing.call("GET", "/v1/subscriptions", token=token).status_code == 401
+    _kept(store, customer, token)
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert billing.subscription(customer).cancel_at_period_end
+
+
+def test_after_the_grace_period_a_person_finishes_it(
+    billing: BillingService, client, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    _kept(store, customer, _token(customer.id, expired_seconds_ago=4 * 86_400))
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["handed_to_staff"]
+    assert not billing.subscription(customer).cancel_at_period_end
+    assert _handoffs(store, customer.id) == 1 and store.unfinished() == []
+
+
+def test_two_workers_never_take_the_same_request(
+    billing: BillingService, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    _kept(store, customer, billing.verify(customer))
+    other_instance = PendingStore(store.url)
+    first, second = store.claim_due(), other_instance.claim_due()
+    assert len(first) == 1 and second == []
+
+
+def _handoffs(store: PendingStore, customer_id: str) -> int:
+
+    with engine_for(store.url).connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count()).where(
+                    handoff_requests.c.customer_id == customer_id
+                )
+            ).scalar_one()
+        )
+
+
+def _wait_for_backoff() -> None:
+
+    time.sleep(0.1)  # base 0.01 s doubled once: 0.02 s
