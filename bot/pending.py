@@ -13,6 +13,7 @@ PostgreSQL, so only one of them calls billing for it at a time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -98,23 +99,14 @@ class PendingStore:
             ).first()
             if exists is not None:
                 return
-            connection.execute(
-                pending_cancellations.insert().values(
-                    idempotency_key=pending.idempotency_key,
-                    conversation_id=pending.conversation_id,
-                    channel=pending.channel,
-                    reply_to=pending.reply_to,
-                    customer_id=pending.customer_id,
-                    first_name=pending.first_name,
-                    token=pending.token,
-                    token_expires_at=pending.token_expires_at,
-                    subscription_id=pending.subscription_id,
-                    reason=(pending.reason or "")[:500] or None,
-                    requested_at=now,
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
+            row = dataclasses.asdict(pending) | {
+                "reason": (pending.reason or "")[:500] or None,
+                "requested_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+            del row["id"]
+            connection.execute(pending_cancellations.insert().values(**row))
 
     def claim_due(self, limit: int = 20) -> list[PendingCancellation]:
         """Lease and return the unfinished requests whose next attempt is due."""
@@ -199,16 +191,5 @@ class PendingStore:
 
 def _from_row(row: Any) -> PendingCancellation:
     return PendingCancellation(
-        idempotency_key=row["idempotency_key"],
-        conversation_id=row["conversation_id"],
-        channel=row["channel"],
-        customer_id=row["customer_id"],
-        first_name=row["first_name"],
-        token=row["token"],
-        token_expires_at=row["token_expires_at"],
-        subscription_id=row["subscription_id"],
-        reason=row["reason"],
-        reply_to=row["reply_to"],
-        id=row["id"],
-        attempts=row["attempts"],
+        **{f.name: row[f.name] for f in dataclasses.fields(PendingCancellation)}
     )

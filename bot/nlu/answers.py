@@ -85,8 +85,11 @@ _RETRY = re.compile(
 
 
 def one_word_answer(text: str) -> Optional[str]:
-    """Return "affirm" or "deny" for a one-token yes or no, "out_of_scope" for
-    a whole-message "try again", else None."""
+    """Return the intent a closed-class message has, else None.
+
+    "affirm" or "deny" for a one-token yes or no, "out_of_scope" for a
+    whole-message "try again".
+    """
     word = _EDGES.sub("", (text or "").lower())
     if word in YES:
         return "affirm"

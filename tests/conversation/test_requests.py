@@ -66,7 +66,7 @@ def billing_down(stack: Stack) -> None:
     stack.outage.cut()
 
 
-def eventually(check, seconds: float = 30) -> bool:
+def eventually(check, seconds: float = 90) -> bool:
     """Poll for what a background process (the retry worker) will do."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -102,7 +102,8 @@ def test_a_no_while_billing_is_down_goes_through_when_it_is_back(
     try:
         down = chat.say("no")
         assert "billing system isn't answering" in down
-        assert "cancellation is saved" in down and "don't need to do anything else" in down
+        assert "cancellation is saved" in down
+        assert "don't need to do anything else" in down
         time.sleep(2)  # the worker's first tries find billing still down
         assert not stack.billing.subscription(customer).cancel_at_period_end
     finally:

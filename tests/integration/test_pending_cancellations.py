@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import time
 from pathlib import Path
 from typing import Iterator, Optional
 
 import jwt
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.billing import (
     Caller,
@@ -27,7 +26,7 @@ from bot.billing import (
 from bot.database import engine_for
 from bot.flow import Request, carry_out, offer_from_slot, verification_from_slot
 from bot.handoff import handoff_requests
-from bot.pending import PendingCancellation, PendingStore
+from bot.pending import PendingCancellation, PendingStore, pending_cancellations
 from bot.retry_worker import run_due
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_flow import request_for, texts
@@ -113,11 +112,13 @@ def test_a_no_while_billing_is_down_is_kept_and_completed_once(
     assert not billing.subscription(customer).cancel_at_period_end
 
     sent = Texts()
-    assert run_due(client, store, store.url, sent, 0.01) == ["retry"]
+    assert run_due(client, store, store.url, sent, 60) == ["retry"]
     outage.down = False
-    assert run_due(client, store, store.url, sent, 0.01) == []  # waits its turn
-    _wait_for_backoff()
-    assert run_due(client, store, store.url, sent, 0.01) == ["cancelled"]
+    assert run_due(client, store, store.url, sent, 60) == []  # waits its turn
+    [row] = store.unfinished()
+    assert row["next_attempt_at"] - row["requested_at"] >= dt.timedelta(seconds=110)
+    _make_due(store)
+    assert run_due(client, store, store.url, sent, 60) == ["cancelled"]
     assert billing.subscription(customer).cancel_at_period_end
     [(pending, [receipt])] = sent.sent
     assert pending.subscription_id == receipt.subscription_id
@@ -278,6 +279,8 @@ def _handoffs(store: PendingStore, customer_id: str) -> int:
         )
 
 
-def _wait_for_backoff() -> None:
-
-    time.sleep(0.1)  # base 0.01 s doubled once: 0.02 s
+def _make_due(store: PendingStore) -> None:
+    """Skip the wait before the next attempt, as if that time had passed."""
+    due = update(pending_cancellations).values(next_attempt_at=dt.datetime(2000, 1, 1))
+    with engine_for(store.url).begin() as connection:
+        connection.execute(due)
