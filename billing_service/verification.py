@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import jwt
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import VerificationRequired
@@ -26,6 +27,7 @@ NOT_VERIFIED: dict[str, Any] = {"verified": False}
 TOKEN_AUDIENCE = "gracious-billing"
 # Compared against when no account matches, so both paths do the same work.
 _NO_CARD = "\x00\x00\x00\x00"
+NEVER_LOCKED = dt.datetime(1970, 1, 1)
 
 
 def find_customer(session: Session, account: AccountRef) -> Optional[Customer]:
@@ -51,7 +53,24 @@ def _subject(account: AccountRef, customer: Optional[Customer]) -> str:
 def _locked_until(
     session: Session, subject: str, now: dt.datetime
 ) -> Optional[dt.datetime]:
-    lockout = session.get(Lockout, subject)
+    """Return the subject's lock end, if locked; hold its row until commit.
+
+    Holding the row (created unlocked if missing) makes concurrent checks of
+    one subject wait for each other on PostgreSQL, so a burst of guesses is
+    counted one by one and cannot slip a 4th try past the limit. Known
+    accounts are also serialised by their customer row; this covers unknown
+    identifiers the same way.
+    """
+    lockout = session.get(Lockout, subject, with_for_update=True)
+    if lockout is None:
+        try:
+            with session.begin_nested():
+                session.add(Lockout(subject=subject, locked_until=NEVER_LOCKED))
+        except IntegrityError:
+            pass  # a concurrent check made it first; wait for its row below
+        lockout = session.get(
+            Lockout, subject, with_for_update=True, populate_existing=True
+        )
     if lockout is not None and lockout.locked_until > now:
         return lockout.locked_until
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 
@@ -142,3 +143,18 @@ def test_a_customer_cannot_see_another_customers_subscription(
         "GET", f"/v1/subscriptions/sub_{ana_like.id[4:]}_1", token=token
     )
     assert reply.status_code == 404
+
+
+def test_a_burst_of_guesses_is_counted_one_by_one(billing: BillingService) -> None:
+    """Twelve wrong checks at once, for an account and for an unknown email:
+    only the first two are answered "not verified", every other one is locked."""
+    customer = billing.new_customer()
+    for account, last4 in (
+        ({"email": customer.email}, wrong(customer.card_last4)),
+        ({"email": f"burst-{secrets.token_hex(4)}@example.com"}, "1234"),
+    ):
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            guesses = [pool.submit(verify, billing, account, last4) for _ in range(12)]
+            answers = [guess.result() for guess in guesses]
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [200] * 2 + [429] * 10, statuses
