@@ -153,8 +153,6 @@ NEUTRAL = {
     "information",
     "details",
     "personal",
-    "payments",
-    "payment",
     "term",
     "month",
     "months",
@@ -206,6 +204,19 @@ PRODUCT_WORDS = {
     "charging",
     "bill",
     "bills",
+    # what else a subscription business sells or takes: the guard must not
+    # overrule "stop the monthly payment to you" or "cancel my season pass"
+    "payment",
+    "payments",
+    "autopay",
+    "auto-pay",
+    "fee",
+    "fees",
+    "dues",
+    "bundle",
+    "pass",
+    "licence",
+    "license",
 }
 _LONG_PRODUCT_WORDS = [w for w in PRODUCT_WORDS if len(w) >= 7]
 TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
