@@ -157,7 +157,8 @@ def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool
     return True
 
 
-def _cancellable(subscriptions: list[Subscription]) -> list[Subscription]:
+def cancellable(subscriptions: list[Subscription]) -> list[Subscription]:
+    """Return the subscriptions a cancel request can still act on."""
     return [
         s
         for s in subscriptions
@@ -211,24 +212,24 @@ def _cancel_flow(
         return
 
     subscriptions = billing.subscriptions(verification)
-    cancellable = _cancellable(subscriptions)
-    if not cancellable and request.asked_why:
+    open_ones = cancellable(subscriptions)
+    if not open_ones and request.asked_why:
         # Right after "why are you leaving?", a reason ("I don't use it any
         # more") sounds like a request to cancel: it is the answer.
         outcome.say(replies.pick(replies.THANKS_FOR_FEEDBACK, request.short))
         outcome.slots.update(FINISHED, exit_feedback=request.reason)
         return
-    if not cancellable:
+    if not open_ones:
         outcome.say(replies.pick(replies.NOTHING_TO_CANCEL, request.short))
         for subscription in subscriptions:
             outcome.say(replies.status_line(subscription, request.short))
         outcome.slots.update(FINISHED)
         return
-    ids = request.chosen or ([cancellable[0].id] if len(cancellable) == 1 else None)
+    ids = request.chosen or ([open_ones[0].id] if len(open_ones) == 1 else None)
     if ids is None:
         outcome.slots["subscription_options"] = [
             {"id": s.id, "name": s.plan_name, "price": f"{s.price} a {s.interval}"}
-            for s in cancellable
+            for s in open_ones
         ]
         outcome.next_step = CHOOSE
         return

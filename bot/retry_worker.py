@@ -36,13 +36,13 @@ from bot.billing import (
     VerificationExpired,
 )
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
+from bot.flow import cancellable
 from bot.pending import PendingCancellation, PendingStore
 from bot.settings import Settings
 
 log = logging.getLogger("gracious.retry_worker")
 
 Notify = Callable[[PendingCancellation, list[CancellationReceipt]], Optional[str]]
-CANCELLABLE = ("active", "paused")
 
 
 class NeedsStaff(Exception):
@@ -58,15 +58,10 @@ def _targets(billing: BillingBackend, pending: PendingCancellation) -> list[str]
     if pending.subscription_id:
         return [pending.subscription_id]
     # Billing went down before we knew which plan: only one is unambiguous.
-    subscriptions = billing.subscriptions(_verification(pending))
-    cancellable = [
-        s.id
-        for s in subscriptions
-        if s.status in CANCELLABLE and not s.cancel_at_period_end
-    ]
-    if len(cancellable) > 1:
+    ids = [s.id for s in cancellable(billing.subscriptions(_verification(pending)))]
+    if len(ids) > 1:
         raise NeedsStaff("several subscriptions and the customer did not say which")
-    return cancellable
+    return ids
 
 
 def carry_out(

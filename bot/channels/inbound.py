@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
+from sanic import Blueprint, response
+from sanic.request import Request
+
 from bot.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -34,3 +37,13 @@ def prepare(
     if cleaned.had_card_number:
         gracious["card_number_removed"] = True
     return cleaned.text, {"gracious": gracious}
+
+
+def add_health_route(webhook: Blueprint) -> Blueprint:
+    """Give a channel's blueprint the GET / health check every channel answers."""
+
+    @webhook.route("/", methods=["GET"])
+    async def health(request: Request) -> response.HTTPResponse:
+        return response.json({"status": "ok"})
+
+    return webhook

@@ -19,7 +19,7 @@ from rasa.core.channels.channel import (
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.inbound import prepare
+from bot.channels.inbound import add_health_route, prepare
 from bot.settings import settings
 
 MAX_SENDER_LENGTH = 128
@@ -49,11 +49,7 @@ class RestChannel(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        webhook = Blueprint("gracious_rest_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> response.HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook = add_health_route(Blueprint("gracious_rest_webhook", __name__))
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:

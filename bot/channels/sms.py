@@ -33,7 +33,7 @@ from sanic.request import Request
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.inbound import prepare
+from bot.channels.inbound import add_health_route, prepare
 from bot.channels.sms_text import to_gsm7
 from bot.database import engine_for, metadata
 from bot.settings import SettingsError, settings
@@ -219,11 +219,7 @@ class SmsChannel(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        webhook = Blueprint("gracious_sms_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> response.HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook = add_health_route(Blueprint("gracious_sms_webhook", __name__))
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:

@@ -37,7 +37,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from bot.channels.inbound import prepare
+from bot.channels.inbound import add_health_route, prepare
 from bot.settings import Settings, SettingsError, settings
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,10 @@ class WidgetInput(SocketIOInput):
             max_http_buffer_size=64 * 1024,
         )
         self.sio = sio
-        webhook = WidgetSocketBlueprint(
-            sio, self.socketio_path or SOCKET_PATH, "gracious_widget", __name__
+        webhook = add_health_route(
+            WidgetSocketBlueprint(
+                sio, self.socketio_path or SOCKET_PATH, "gracious_widget", __name__
+            )
         )
 
         async def identify(sid: str, token: Any) -> None:
@@ -273,10 +275,6 @@ class WidgetInput(SocketIOInput):
                     metadata=metadata,
                 )
             )
-
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> response.HTTPResponse:
-            return response.json({"status": "ok"})
 
         @webhook.route(f"/static/{WIDGET_SCRIPT}", methods=["GET"])
         async def widget_script(request: Request) -> response.HTTPResponse:

@@ -100,9 +100,9 @@ def test_an_anonymous_visitor_gives_the_email_on_a_phone(
     assert widget_stack.billing.subscription(customer).cancel_at_period_end
 
 
-def test_a_reload_mid_conversation_continues_it(
-    widget_stack: Stack, new_page: Any
-) -> None:
+def asked_for_the_card(widget_stack: Stack, new_page: Any) -> tuple[Any, Any, Widget]:
+    """An anonymous visitor asks to cancel and gives the email; the bot asks
+    for the card. Returns the customer, the page and its widget."""
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
     page.goto(widget_stack.demo_url)
@@ -110,6 +110,13 @@ def test_a_reload_mid_conversation_continues_it(
     widget.open()
     widget.tap("Cancel my subscription")
     assert "last 4 digits" in widget.say(customer.email)
+    return customer, page, widget
+
+
+def test_a_reload_mid_conversation_continues_it(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
 
     page.reload()
     widget = Widget(page)
@@ -195,26 +202,15 @@ def test_it_works_with_the_keyboard_alone(widget_stack: Stack, new_page: Any) ->
 def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
     widget_stack: Stack, new_page: Any
 ) -> None:
-    customer = widget_stack.billing.new_customer("premium-monthly")
-    page = new_page(DESKTOP)
-    page.goto(widget_stack.demo_url)
-    widget = Widget(page)
-    widget.open()
-    widget.tap("Cancel my subscription")
-    assert "last 4 digits" in widget.say(customer.email)
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
 
-    proxy = widget_stack.proxy
-    proxy.down = True
-    try:
-        proxy.cut()
+    with widget_stack.proxy.outage():
         expect(widget.status).to_have_text(re.compile("Reconnecting"))
         before = len(widget.bot_messages())
         widget.input.fill(customer.card_last4)
         widget.input.press("Enter")
         page.wait_for_timeout(1000)
         assert len(widget.bot_messages()) == before
-    finally:
-        proxy.down = False
     assert "Before you go" in widget.wait_for_answer(before)
     expect(widget.status).to_have_text("")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
@@ -60,31 +61,12 @@ def test_a_person_any_time_but_never_needed(stack: Stack) -> None:
     assert len(rows) == 2 and rows[0][0] == "rest"
 
 
-def billing_down(stack: Stack) -> None:
-    """Billing crashes: its open connections die and new ones are refused."""
-    stack.outage.down = True
-    stack.outage.cut()
-
-
-def eventually(check, seconds: float = 90) -> bool:
-    """Poll for what a background process (the retry worker) will do."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.25)
-    return False
-
-
 def test_billing_down_before_verification_keeps_what_was_said(stack: Stack) -> None:
     customer = stack.billing.new_customer()
     chat = stack.chat(customer_id=customer.id)
     chat.say("cancel my subscription, no offers")
-    billing_down(stack)
-    try:
+    with stack.outage.outage():
         down = chat.say(customer.card_last4)
-    finally:
-        stack.outage.down = False
     assert "billing system isn't answering" in down and "try again" in down
     done = chat.say("try again")
     assert CODE.search(done), done
@@ -98,16 +80,13 @@ def test_a_no_while_billing_is_down_goes_through_when_it_is_back(
     chat = stack.chat(customer_id=customer.id)
     chat.say("cancel my subscription")
     chat.say(customer.card_last4)  # verified; the offer is on the table
-    billing_down(stack)
-    try:
+    with stack.outage.outage():
         down = chat.say("no")
         assert "billing system isn't answering" in down
         assert "cancellation is saved" in down
         assert "don't need to do anything else" in down
         time.sleep(2)  # the worker's first tries find billing still down
         assert not stack.billing.subscription(customer).cancel_at_period_end
-    finally:
-        stack.outage.down = False
     assert eventually(lambda: stack.billing.subscription(customer).cancel_at_period_end)
     status = chat.say("is it cancelled?")
     assert stack.billing.subscription(customer).cancellation_code in status

@@ -76,12 +76,6 @@ class Texts:
         return "SM-test"
 
 
-def down_for_good(outage: CuttableProxy) -> None:
-    """Billing falls over: open connections die and new ones are refused."""
-    outage.down = True
-    outage.cut()
-
-
 def offered(client: HttpBillingClient, customer, **changes) -> Request:
     """Run the conversation up to the offer; return the request answering it."""
     first = carry_out(client, request_for(customer, **changes))
@@ -102,7 +96,7 @@ def test_a_no_while_billing_is_down_is_kept_and_completed_once(
 ) -> None:
     customer = billing.new_customer()
     answer = offered(client, customer, caller=Caller("sms", "conv-sms-1"))
-    down_for_good(outage)
+    outage.go_down()
     down = carry_out(client, answer, store)
     assert "cancellation is saved" in texts(down)
     assert down.slots["goal"] is None and not down.slots.get("pending_retry")
@@ -138,7 +132,7 @@ def test_a_first_attempt_that_did_reach_billing_is_not_repeated(
     """The turn's cancel committed but its answer was lost: same key, same code."""
     customer = billing.new_customer()
     answer = offered(client, customer, no_offers=False)
-    down_for_good(outage)
+    outage.go_down()
     carry_out(client, answer, store)
     outage.down = False
     [row] = store.unfinished()
@@ -164,7 +158,7 @@ def test_billing_down_before_the_plan_was_known(
     """Verified, then billing fell over listing plans: their one plan is cancelled."""
     customer = billing.new_customer()
     verification = verified(billing, customer)
-    down_for_good(outage)
+    outage.go_down()
     carry_out(
         client, request_for(customer, verification=verification, no_offers=True), store
     )
@@ -180,7 +174,7 @@ def test_two_plans_and_no_choice_go_to_a_person(
 ) -> None:
     customer = billing.new_customer("premium-monthly", "family-addon-monthly")
     verification = verified(billing, customer)
-    down_for_good(outage)
+    outage.go_down()
     carry_out(
         client, request_for(customer, verification=verification, no_offers=True), store
     )
@@ -194,7 +188,7 @@ def test_nothing_is_kept_before_verification(
     billing: BillingService, client, outage, store: PendingStore
 ) -> None:
     customer = billing.new_customer()
-    down_for_good(outage)
+    outage.go_down()
     outcome = carry_out(client, request_for(customer), store)
     assert "try again" in texts(outcome) and outcome.slots == {"pending_retry": True}
     assert store.unfinished() == []
@@ -205,7 +199,7 @@ def test_an_accepted_offer_is_not_turned_into_a_cancellation(
 ) -> None:
     customer = billing.new_customer()
     answer = dataclasses.replace(offered(client, customer), offer_answer="yes")
-    down_for_good(outage)
+    outage.go_down()
     outcome = carry_out(client, answer, store)
     assert "try again" in texts(outcome) and store.unfinished() == []
 

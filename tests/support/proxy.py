@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class CuttableProxy:
@@ -26,6 +28,20 @@ class CuttableProxy:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def go_down(self) -> None:
+        """The far side crashes: open connections die, new ones are refused."""
+        self.down = True
+        self.cut()
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """Down for the ``with`` block, back up after it."""
+        self.go_down()
+        try:
+            yield
+        finally:
+            self.down = False
 
     def cut(self) -> None:
         """Close every open connection, both ways."""
