@@ -22,21 +22,20 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CODE = ["bot", "actions", "billing_service", "scripts", "tests"]
 MODEL = "models/gracious.tar.gz"
-FRESH_SET = "tests/nlu/fresh.yml"  # written by someone who never saw data/nlu
 RASA = [sys.executable, "-m", "rasa"]
 PYTEST_NO_TESTS = 5
 # Regression floors, not the product's targets (cancel recall >= 0.97, false
 # cancels <= 1%, affirm and deny recall >= 0.95; README, "NLU"). Retraining
 # with another seed moves these figures by several points, so each gate sits
-# below the worst seed measured rather than at a number one seed happens to
-# reach; the evaluation prints every figure either way. The independent set
-# (written by someone who never saw the training data) is harder, and its
-# unseen affirm/deny messages are few (one is 7 points), hence lower floors.
+# below the worst seed measured on the committed data rather than at a number
+# one seed happens to reach; the evaluation prints every figure either way.
+# The independent sets (written by people who never saw the training data) are
+# harder, and their unseen affirm/deny messages are few (one is 7-12 points).
 NLU_FLOORS = [
     "--min-cancel-recall",
     "0.95",
     "--max-false-cancel",
-    "0.02",
+    "0.03",
     "--min-recall",
     "affirm=0.90,deny=0.90",
 ]
@@ -48,6 +47,21 @@ FRESH_FLOORS = [
     "--min-recall",
     "affirm=0.85,deny=0.85",
 ]
+# The session-3 set has the most varied look-alikes: four models on the same
+# data took 6 to 13 of its 314 for cancel requests (1.9-4.1%).
+FRESH2_FLOORS = [
+    "--min-cancel-recall",
+    "0.92",
+    "--max-false-cancel",
+    "0.045",
+    "--min-recall",
+    "affirm=0.75,deny=0.80",
+]
+# written by writers who never saw data/nlu nor each other's set
+INDEPENDENT_SETS = {
+    "tests/nlu/fresh.yml": FRESH_FLOORS,
+    "tests/nlu/fresh2.yml": FRESH2_FLOORS,
+}
 
 
 def step(title: str, command: list[str]) -> int:
@@ -93,11 +107,12 @@ def main(pytest_args: list[str]) -> int:
         evaluate = [sys.executable, "scripts/nlu_eval.py", MODEL]
         if step("NLU held-out evaluation", [*evaluate, *NLU_FLOORS]) != 0:
             failures.append("NLU floors")
-        # The second set's errors are never listed (--quiet): read message by
-        # message, it would turn into a to-do list and stop measuring.
-        fresh = [*evaluate, *FRESH_FLOORS, "--data", FRESH_SET, "--quiet"]
-        if step("NLU evaluation on the independent set", fresh) != 0:
-            failures.append("NLU floors (independent set)")
+        # The independent sets' errors are never listed (--quiet): read message
+        # by message, they would turn into a to-do list and stop measuring.
+        for held_out, floors in INDEPENDENT_SETS.items():
+            fresh = [*evaluate, *floors, "--data", held_out, "--quiet"]
+            if step(f"NLU evaluation on {held_out}", fresh) != 0:
+                failures.append(f"NLU floors ({held_out})")
 
     code = step("pytest", [sys.executable, "-m", "pytest", *pytest_args])
     if code == PYTEST_NO_TESTS:

@@ -167,11 +167,15 @@ def main(argv=None):
     tp = sum(len(g & p) for g, p in zip(gold_ents, got_ents, strict=True))
     n_got, n_gold = sum(map(len, got_ents)), sum(map(len, gold_ents))
     print(f"entities (card_last4, email): {tp}/{n_gold} found, {n_got - tp} spurious")
-    fired = [g for g, r in zip(gold, results, strict=True) if "cancel_guard" in r]
-    print(
-        f"cancel guard fired on:   {len(fired)} messages "
-        f"({fired.count(CANCEL)} of them real cancel requests)"
-    )
+    for note, name in (
+        ("cancel_guard", "cancel guard"),
+        ("cancel_second_opinion", "second opinion"),
+    ):
+        fired = [g for g, r in zip(gold, results, strict=True) if note in r]
+        print(
+            f"{name + ' fired on:':<25}{len(fired)} messages "
+            f"({fired.count(CANCEL)} of them real cancel requests)"
+        )
 
     if not args.quiet:
         print("\nmisclassified (gold -> predicted, confidence):")

@@ -123,10 +123,35 @@ def test_foreign_targets_are_detected(text, obj):
         "I want out",
         "cancel my order and my subscription",
         "turn off auto-renew",
+        # what subscription businesses deliver, and typos of short words
+        "cancel the tea box",
+        "please cancel the sock of the month club",
+        "stop my pet food autoship",
+        "cancel my japanese course",
+        "how can i cancell my free trail",
     ],
 )
 def test_subscription_requests_are_left_alone(text):
     assert foreign_cancel_target(text) is None
+
+
+def test_the_companys_own_product_names_count_as_ours():
+    assert foreign_cancel_target("cancel my streamly") == "streamly"
+    assert foreign_cancel_target("cancel my streamly", {"streamly"}) is None
+    assert foreign_cancel_target("cancel my streemly pls", {"streamly"}) is None
+    assert foreign_cancel_target("cancel my flight", {"streamly"}) == "flight"
+
+
+def test_guard_reads_the_company_words_from_its_config():
+    config = {**CancelTargetGuard.get_default_config(), "product_words": ["Streamly"]}
+    msg = _classified(
+        "cancel my Streamly",
+        "cancel_subscription",
+        0.9,
+        [("cancel_subscription", 0.9), ("out_of_scope", 0.1)],
+    )
+    CancelTargetGuard(config).process([msg])
+    assert msg.get("intent")["name"] == "cancel_subscription"
 
 
 def _classified(text, intent, conf, ranking):
