@@ -7,7 +7,7 @@ different, repeatable mistakes. When DIET says ``cancel_subscription`` and the
 regression gives the message less than ``min_probability`` of being one, the
 message is out of scope. The threshold is the highest at which, on the held-out
 set whose errors were read (tests/nlu/heldout.yml), no real cancel request was
-lost over four trained models (docs/nlu.md, "Session 3").
+lost over four trained models (docs/nlu.md, "Figures, session 3").
 """
 
 from __future__ import annotations
