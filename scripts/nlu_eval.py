@@ -55,7 +55,7 @@ def load_messages(path, training):
 
 
 def annotated_entities(message):
-    """Return the set of (entity, value) pairs annotated in one message."""
+    """Return the (entity, value) pairs of a message or a parse result."""
     return {
         (e["entity"], str(e["value"]).lower()) for e in message.get("entities") or []
     }
@@ -160,10 +160,7 @@ def main(argv=None):
     print(f"cancel misses went to:   {dict(missed)}")
     print(f"false cancels came from: {dict(false_c)}")
     gold_ents = [annotated_entities(m) for m in messages]
-    got_ents = [
-        {(e["entity"], str(e["value"]).lower()) for e in r.get("entities", [])}
-        for r in results
-    ]
+    got_ents = [annotated_entities(r) for r in results]
     tp = sum(len(g & p) for g, p in zip(gold_ents, got_ents, strict=True))
     n_got, n_gold = sum(map(len, got_ents)), sum(map(len, gold_ents))
     print(f"entities (card_last4, email): {tp}/{n_gold} found, {n_got - tp} spurious")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from itertools import chain
 from typing import AbstractSet, Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -278,8 +279,9 @@ def is_product_word(tok: Text, own_words: AbstractSet[Text] = frozenset()) -> bo
         return False
     return any(
         difflib.SequenceMatcher(None, tok, w).ratio() >= 0.8
-        for w in (*_FUZZY_PRODUCT_WORDS, *own_words)
-        if len(w) >= FUZZY_MIN_LENGTH
+        for w in chain(
+            _FUZZY_PRODUCT_WORDS, (w for w in own_words if len(w) >= FUZZY_MIN_LENGTH)
+        )
     )
 
 
