@@ -47,20 +47,33 @@ FRESH_FLOORS = [
     "--min-recall",
     "affirm=0.85,deny=0.85",
 ]
-# The session-3 set has the most varied look-alikes: four models on the same
-# data took 6 to 13 of its 314 for cancel requests (1.9-4.1%).
+# The session-3 set has the most varied look-alikes: four models on the
+# session-3 data took 6 to 13 of its 314 for cancel requests (1.9-4.1%); the
+# session-4 data took 3 of 294, but found 0.937 of its cancel requests.
 FRESH2_FLOORS = [
     "--min-cancel-recall",
-    "0.92",
+    "0.91",
     "--max-false-cancel",
     "0.045",
     "--min-recall",
     "affirm=0.75,deny=0.80",
 ]
+# The session-4 set is in public support-chat, banking and assistant styles:
+# a model on the session-3 data took 14 of its ~270 for cancel requests
+# (5.2%), models on the session-4 data 6 or 7 (2.2-2.6%).
+FRESH3_FLOORS = [
+    "--min-cancel-recall",
+    "0.93",
+    "--max-false-cancel",
+    "0.045",
+    "--min-recall",
+    "affirm=0.85,deny=0.85",
+]
 # written by writers who never saw data/nlu nor each other's set
 INDEPENDENT_SETS = {
     "tests/nlu/fresh.yml": FRESH_FLOORS,
     "tests/nlu/fresh2.yml": FRESH2_FLOORS,
+    "tests/nlu/fresh3.yml": FRESH3_FLOORS,
 }
 
 

@@ -10,7 +10,9 @@ it only knows the (closed) vocabulary of *our* product -- subscription,
 membership, plan, account, renewal, ... -- and fires only when
 
 1. a cancel verb is followed by a determiner ("my", "the", "that", ...) and
-   an object phrase with at least one content word, and
+   an object phrase with at least one content word, or directly by one of a
+   few nouns for one-off things ("cancel order 48213", "stop cheque 1042",
+   "cancel transfer"), and
 2. no word in the whole message looks like (fuzzily, for typos) a word of our
    product's vocabulary.
 
@@ -160,6 +162,45 @@ NEUTRAL = {
     "year",
     "week",
 }
+# One-off things people cancel by number or in two words, without "my" or
+# "the": support, banking and assistant messages do ("cancel order 48213",
+# "stop cheque 1042", "cancel timer"). Only these nouns count there: a bare
+# "cancel asap" or "stop taking money" must stay a cancel request.
+BARE_FOREIGN_OBJECTS = {
+    "order",
+    "orders",
+    "purchase",
+    "purchases",
+    "item",
+    "items",
+    "shipment",
+    "transfer",
+    "transfers",
+    "transaction",
+    "transactions",
+    "cheque",
+    "cheques",
+    "booking",
+    "bookings",
+    "reservation",
+    "reservations",
+    "appointment",
+    "appointments",
+    "meeting",
+    "meetings",
+    "event",
+    "events",
+    "flight",
+    "flights",
+    "trip",
+    "ride",
+    "alarm",
+    "alarms",
+    "timer",
+    "timers",
+    "reminder",
+    "reminders",
+}
 # our product's vocabulary (closed set); matched exactly, or fuzzily for typos
 PRODUCT_WORDS = {
     "subscription",
@@ -298,6 +339,8 @@ def foreign_cancel_target(
         j = i + 1
         while j < len(toks) and toks[j] in PARTICLES:
             j += 1
+        if j < len(toks) and toks[j] in BARE_FOREIGN_OBJECTS:
+            return toks[j]
         if j >= len(toks) or toks[j] not in DETERMINERS:
             continue
         j += 1

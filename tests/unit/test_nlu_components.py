@@ -100,6 +100,11 @@ def test_extractor_leaves_messages_without_entities_alone():
         ("unsubscribe me from your marketing emails", "marketing emails"),
         ("cancle my flight", "flight"),
         ("stop the timer", "timer"),
+        # one-off things named without a determiner
+        ("pls cancel order 48213", "order"),
+        ("Could you stop cheque number 000412?", "cheque"),
+        ("cancle transfer", "transfer"),
+        ("delete all reminders", "reminders"),
     ],
 )
 def test_foreign_targets_are_detected(text, obj):
@@ -129,6 +134,11 @@ def test_foreign_targets_are_detected(text, obj):
         "stop my pet food autoship",
         "cancel my japanese course",
         "how can i cancell my free trail",
+        # bare words after the verb that are not one-off things
+        "cancel asap",
+        "cancel straight away please",
+        "stop taking money",
+        "cancel order and subscription",
     ],
 )
 def test_subscription_requests_are_left_alone(text):
