@@ -5,9 +5,10 @@ When the intent classifier says ``cancel_subscription`` but the message cancels
 subscription -- "cancel my flight", "close the window", "unsubscribe me from
 your newsletter" -- the guard swaps the prediction to ``out_of_scope``.
 
-The rule is deliberately conservative and does not list foreign objects:
-it only knows the (closed) vocabulary of *our* product -- subscription,
-membership, plan, account, renewal, ... -- and fires only when
+The rule is deliberately conservative: it knows the (closed) vocabulary of
+*our* product -- subscription, membership, plan, account, renewal, ... --
+and, for objects named without a determiner only, a short list of one-off
+things; it fires only when
 
 1. a cancel verb is followed by a determiner ("my", "the", "that", ...) and
    an object phrase with at least one content word, or directly by one of a
