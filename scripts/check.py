@@ -31,46 +31,32 @@ PYTEST_NO_TESTS = 5
 # one seed happens to reach; the evaluation prints every figure either way.
 # The independent sets (written by people who never saw the training data) are
 # harder, and their unseen affirm/deny messages are few (one is 7-12 points).
-NLU_FLOORS = [
-    "--min-cancel-recall",
-    "0.95",
-    "--max-false-cancel",
-    "0.03",
-    "--min-recall",
-    # heldout keeps 8 unseen deny messages: the session-4 model missed one
-    "affirm=0.90,deny=0.85",
-]
-FRESH_FLOORS = [
-    "--min-cancel-recall",
-    "0.93",
-    "--max-false-cancel",
-    "0.03",
-    "--min-recall",
-    "affirm=0.85,deny=0.85",
-]
+
+
+def floors(recall: float, false_cancel: float, affirm: float, deny: float) -> list[str]:
+    """Return scripts/nlu_eval.py's arguments for one set's regression floors."""
+    return [
+        "--min-cancel-recall",
+        str(recall),
+        "--max-false-cancel",
+        str(false_cancel),
+        "--min-recall",
+        f"affirm={affirm},deny={deny}",
+    ]
+
+
+# heldout keeps 8 unseen deny messages: the session-4 model missed one
+NLU_FLOORS = floors(0.95, 0.03, affirm=0.90, deny=0.85)
+FRESH_FLOORS = floors(0.93, 0.03, affirm=0.85, deny=0.85)
 # The session-3 set has the most varied look-alikes: four models on the
 # session-3 data took 6 to 13 of its 314 for cancel requests (1.9-4.1%); the
 # session-4 data took 3 to 5 of 294, but found only 0.90-0.94 of its cancel
 # requests (10 unseen deny messages: one is 10 points).
-FRESH2_FLOORS = [
-    "--min-cancel-recall",
-    "0.88",
-    "--max-false-cancel",
-    "0.045",
-    "--min-recall",
-    "affirm=0.75,deny=0.75",
-]
+FRESH2_FLOORS = floors(0.88, 0.045, affirm=0.75, deny=0.75)
 # The session-4 set is in public support-chat, banking and assistant styles:
 # a model on the session-3 data took 14 of its ~270 for cancel requests
 # (5.2%), models on the session-4 data 6 or 7 (2.2-2.6%).
-FRESH3_FLOORS = [
-    "--min-cancel-recall",
-    "0.93",
-    "--max-false-cancel",
-    "0.045",
-    "--min-recall",
-    "affirm=0.85,deny=0.85",
-]
+FRESH3_FLOORS = floors(0.93, 0.045, affirm=0.85, deny=0.85)
 # written by writers who never saw data/nlu nor each other's set
 INDEPENDENT_SETS = {
     "tests/nlu/fresh.yml": FRESH_FLOORS,
