@@ -51,8 +51,9 @@ FRESH_FLOORS = floors(0.93, 0.03, affirm=0.85, deny=0.85)
 # The session-3 set has the most varied look-alikes: four models on the
 # session-3 data took 6 to 13 of its 314 for cancel requests (1.9-4.1%); the
 # session-4 data took 3 to 5 of 294, but found only 0.90-0.94 of its cancel
-# requests (10 unseen deny messages: one is 10 points).
-FRESH2_FLOORS = floors(0.88, 0.045, affirm=0.75, deny=0.75)
+# requests; three models on the session-5 data found 0.93-0.97 and took 6 to
+# 8 of 287 (8 unseen affirm, 10 deny messages: one is 10-12 points).
+FRESH2_FLOORS = floors(0.92, 0.045, affirm=0.85, deny=0.85)
 # The session-4 set is in public support-chat, banking and assistant styles:
 # a model on the session-3 data took 14 of its ~270 for cancel requests
 # (5.2%), models on the session-4 data 6 or 7 (2.2-2.6%).
