@@ -47,23 +47,19 @@ def floors(recall: float, false_cancel: float, affirm: float, deny: float) -> li
 
 # heldout keeps 8 unseen deny messages: the session-4 model missed one
 NLU_FLOORS = floors(0.95, 0.03, affirm=0.90, deny=0.85)
-FRESH_FLOORS = floors(0.93, 0.03, affirm=0.85, deny=0.85)
-# The session-3 set has the most varied look-alikes: four models on the
-# session-3 data took 6 to 13 of its 314 for cancel requests (1.9-4.1%); the
-# session-4 data took 3 to 5 of 294, but found only 0.90-0.94 of its cancel
-# requests; three models on the session-5 data found 0.93-0.97 and took 6 to
-# 8 of 287 (8 unseen affirm, 10 deny messages: one is 10-12 points).
-FRESH2_FLOORS = floors(0.92, 0.045, affirm=0.85, deny=0.85)
-# The session-4 set is in public support-chat, banking and assistant styles:
-# a model on the session-3 data took 14 of its ~270 for cancel requests
-# (5.2%), models on the session-4 data 6 or 7 (2.2-2.6%).
-FRESH3_FLOORS = floors(0.93, 0.045, affirm=0.85, deny=0.85)
-# written by writers who never saw data/nlu nor each other's set
-INDEPENDENT_SETS = {
-    "tests/nlu/fresh.yml": FRESH_FLOORS,
-    "tests/nlu/fresh2.yml": FRESH2_FLOORS,
-    "tests/nlu/fresh3.yml": FRESH3_FLOORS,
-}
+# The three sets written by people who never saw data/nlu nor each other's set
+# (sessions 2, 3 and 4) are scored as one pool of ~1,270 unseen messages: per
+# set, a few hundred messages make one message 0.3-0.6 points and the seed
+# alone moved a set's false cancels by 3. Floors below every model trained on
+# the session-5 data in session 6 (five, pooled: cancel recall 0.960-0.977,
+# false cancels 9-15 of 792); the session-4 model found about 0.95. The
+# per-set figures are printed too.
+INDEPENDENT_SETS = [
+    "tests/nlu/fresh.yml",
+    "tests/nlu/fresh2.yml",
+    "tests/nlu/fresh3.yml",
+]
+INDEPENDENT_FLOORS = floors(0.94, 0.03, affirm=0.85, deny=0.85)
 
 
 def step(title: str, command: list[str]) -> int:
@@ -111,10 +107,15 @@ def main(pytest_args: list[str]) -> int:
             failures.append("NLU floors")
         # The independent sets' errors are never listed (--quiet): read message
         # by message, they would turn into a to-do list and stop measuring.
-        for held_out, floors in INDEPENDENT_SETS.items():
-            fresh = [*evaluate, *floors, "--data", held_out, "--quiet"]
-            if step(f"NLU evaluation on {held_out}", fresh) != 0:
-                failures.append(f"NLU floors ({held_out})")
+        pooled = [
+            *evaluate,
+            *INDEPENDENT_FLOORS,
+            "--quiet",
+            "--data",
+            *INDEPENDENT_SETS,
+        ]
+        if step("NLU evaluation, independent sets pooled", pooled) != 0:
+            failures.append("NLU floors (independent sets)")
 
     code = step("pytest", [sys.executable, "-m", "pytest", *pytest_args])
     if code == PYTEST_NO_TESTS:

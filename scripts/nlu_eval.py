@@ -2,7 +2,7 @@
 """Evaluate a trained Gracious NLU model on a held-out set (tests/nlu/).
 
 Usage:
-    python scripts/nlu_eval.py [MODEL.tar.gz] [--data tests/nlu/heldout.yml]
+    python scripts/nlu_eval.py [MODEL.tar.gz] [--data tests/nlu/heldout.yml ...]
         [--min-cancel-recall 0.97] [--max-false-cancel 0.01]
         [--min-recall affirm=0.95,deny=0.95] [--training data/nlu] [--quiet]
 
@@ -11,13 +11,18 @@ punctuation) are left out of the scores, and their number is printed.
 Prints per-intent precision/recall/F1/support, accuracy, cancel_subscription
 recall, the false-cancel rate (share of messages whose true intent is not
 cancel_subscription that were predicted as cancel_subscription) and, unless
---quiet, every misclassified message. Exits 1 when a given target is missed.
+--quiet, every misclassified message. With several --data sets the scores
+are pooled over all their messages (one line per set as well), and the
+targets apply to the pool: a few hundred messages per set make one message
+0.3-0.6 points, a pool of three sets a third of that. Exits 1 when a given
+target is missed.
 nlu_fallback counts as a wrong answer for every intent except out_of_scope.
 """
 
 import argparse
 import asyncio
 import logging
+import math
 import os
 import re
 import sys
@@ -95,12 +100,45 @@ def score(gold, pred):
     return rows, summary, pred
 
 
+def interval(hits, n, z=1.96):
+    """Return the 95% Wilson score interval of hits/n, as text.
+
+    It says how far a figure can be trusted: in a set of a few hundred
+    messages one message moves a rate by 0.3-0.6 points.
+    """
+    if n == 0:
+        return "n/a"
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"{max(0.0, centre - half):.3f}-{min(1.0, centre + half):.3f}"
+
+
+def print_per_set(sets, gold, pred):
+    """One line per set of a pool: its cancel recall and false cancels."""
+    start = 0
+    for path, (kept, _) in sets.items():
+        end = start + len(kept)
+        _, s, _ = score(gold[start:end], pred[start:end])
+        print(
+            f"{path}: {len(kept)} scored, cancel recall {s['cancel_recall']:.3f}, "
+            f"false cancels {s['n_false_cancel']}/{s['n_non_cancel']}"
+        )
+        start = end
+    print()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "model", nargs="?", help="model archive (default: newest in models/)"
     )
-    ap.add_argument("--data", default="tests/nlu/heldout.yml")
+    ap.add_argument(
+        "--data",
+        nargs="+",
+        default=["tests/nlu/heldout.yml"],
+        help="one or more held-out sets; several are scored as one pool",
+    )
     ap.add_argument(
         "--training",
         default="data/nlu",
@@ -130,7 +168,9 @@ def main(argv=None):
     if not os.path.isfile(model):
         # Agent.load would silently pick the newest model in a directory instead
         ap.error(f"no model archive at {model}")
-    messages, left_out = load_messages(args.data, args.training)
+    sets = {path: load_messages(path, args.training) for path in args.data}
+    messages = [m for kept, _ in sets.values() for m in kept]
+    left_out = sum(n for _, n in sets.values())
     examples = [(m.get("text"), m.get("intent")) for m in messages]
     texts = [t for t, _ in examples]
     gold = [i for _, i in examples]
@@ -139,17 +179,25 @@ def main(argv=None):
     rows, s, pred = score(gold, pred)
 
     print(
-        f"model: {model}\ndata:  {args.data} ({len(gold)} messages scored; "
-        f"{left_out} left out: the training data has them too)\n"
+        f"model: {model}\ndata:  {' + '.join(args.data)} ({len(gold)} messages "
+        f"scored; {left_out} left out: the training data has them too)\n"
     )
+    if len(sets) > 1:
+        print_per_set(sets, gold, pred)
     print(f"{'intent':<22}{'prec':>7}{'recall':>8}{'f1':>7}{'support':>9}")
     for intent, (p, r, f, n) in rows.items():
         print(f"{intent:<22}{p:>7.3f}{r:>8.3f}{f:>7.3f}{n:>9}")
     print(f"\naccuracy:                {s['accuracy']:.3f}")
-    print(f"cancel_subscription recall: {s['cancel_recall']:.3f}")
+    n_cancel = rows.get(CANCEL, (0, 0, 0, 0))[3]
+    found = round(s["cancel_recall"] * n_cancel)
+    print(
+        f"cancel_subscription recall: {s['cancel_recall']:.3f} "
+        f"({found}/{n_cancel}; 95% interval {interval(found, n_cancel)})"
+    )
     print(
         f"false-cancel rate:       {s['false_cancel']:.4f} "
-        f"({s['n_false_cancel']}/{s['n_non_cancel']})"
+        f"({s['n_false_cancel']}/{s['n_non_cancel']}; 95% interval "
+        f"{interval(s['n_false_cancel'], s['n_non_cancel'])})"
     )
     missed = Counter(
         p for g, p in zip(gold, pred, strict=True) if g == CANCEL and p != CANCEL
