@@ -51,7 +51,7 @@ NLU_FLOORS = floors(0.95, 0.03, affirm=0.90, deny=0.85)
 # (sessions 2, 3 and 4) are scored as one pool of ~1,270 unseen messages: per
 # set, a few hundred messages make one message 0.3-0.6 points and the seed
 # alone moved a set's false cancels by 3. Floors below every model trained on
-# the session-5 data in session 6 (five, pooled: cancel recall 0.960-0.977,
+# the session-5 data in session 6 (six, pooled: cancel recall 0.960-0.977,
 # false cancels 9-15 of 792); the session-4 model found about 0.95. The
 # per-set figures are printed too.
 INDEPENDENT_SETS = [
