@@ -93,6 +93,10 @@ def score(gold, pred):
     summary = {
         "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold),
         "cancel_recall": rows.get(CANCEL, (0, 0, 0, 0))[1],
+        "n_cancel_found": sum(
+            g == p == CANCEL for g, p in zip(gold, pred, strict=True)
+        ),
+        "n_cancel": sum(g == CANCEL for g in gold),
         "false_cancel": sum(p == CANCEL for p in non_cancel) / max(1, len(non_cancel)),
         "n_false_cancel": sum(p == CANCEL for p in non_cancel),
         "n_non_cancel": len(non_cancel),
@@ -188,11 +192,10 @@ def main(argv=None):
     for intent, (p, r, f, n) in rows.items():
         print(f"{intent:<22}{p:>7.3f}{r:>8.3f}{f:>7.3f}{n:>9}")
     print(f"\naccuracy:                {s['accuracy']:.3f}")
-    n_cancel = rows.get(CANCEL, (0, 0, 0, 0))[3]
-    found = round(s["cancel_recall"] * n_cancel)
     print(
         f"cancel_subscription recall: {s['cancel_recall']:.3f} "
-        f"({found}/{n_cancel}; 95% interval {interval(found, n_cancel)})"
+        f"({s['n_cancel_found']}/{s['n_cancel']}; 95% interval "
+        f"{interval(s['n_cancel_found'], s['n_cancel'])})"
     )
     print(
         f"false-cancel rate:       {s['false_cancel']:.4f} "

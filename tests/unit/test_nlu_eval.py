@@ -22,6 +22,7 @@ def test_a_pool_is_scored_as_one_set_and_reported_per_set(capsys):
     pred = [CANCEL, OOS, CANCEL, OOS, CANCEL, OOS, "nlu_fallback", OOS]
     _, pooled, mapped = score(gold, pred)
     assert pooled["cancel_recall"] == 2 / 3
+    assert (pooled["n_cancel_found"], pooled["n_cancel"]) == (2, 3)
     assert (pooled["n_false_cancel"], pooled["n_non_cancel"]) == (1, 5)
     # the fallback on an out-of-scope message counts as right
     assert mapped[6] == OOS
