@@ -41,6 +41,10 @@ class ActionHandleOther(Action):
                 SlotSet("pending_retry", False),
                 FollowupAction("action_carry_out_request"),
             ]
+        # set by the NLU's guard (bot/nlu/guard.py): "cancel my order" and the like
+        if (tracker.latest_message or {}).get("foreign_cancel_object"):
+            dispatcher.utter_message(text=replies.pick(replies.NOT_OURS_TO_CANCEL, sms))
+            return []
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         again = misunderstood % 2 == 0
         dispatcher.utter_message(

@@ -267,6 +267,16 @@ NOT_UNDERSTOOD_AGAIN = (
     "Still not sure what you need. Try 'cancel my plan', 'is it cancelled?' or "
     "'talk to a person'.",
 )
+# the NLU heard a cancel verb on something that is not our subscription ("cancel
+# my order", "close my account at another bank"): say what we can end, and the
+# words that start a cancellation in case the guard was wrong
+NOT_OURS_TO_CANCEL = (
+    "I can only end your subscription with us, not an order, a booking, "
+    "e-mails or another company's service. To cancel your subscription here, "
+    "say 'cancel my subscription'. I can also get you a person.",
+    "I can only end your subscription with us. To do that, text 'cancel my "
+    "plan'. Or text 'talk to a person'.",
+)
 THANKS_FOR_FEEDBACK = ("Thank you, that helps us.", "Thank you, that helps us.")
 CARD_NUMBER_REMOVED = (
     "For your safety I deleted the card number you sent. Please share only the "

@@ -37,34 +37,11 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.other_company import other_company
 from bot.nlu.rules import RuleComponent, overrule
+from bot.nlu.words import CANCEL_VERB, DETERMINERS
 
-CANCEL_VERB = re.compile(
-    r"(cance?l+(ed|ing|led|ling)?|cancle|canel|cxl|stop(ping)?|end(ing)?|"
-    r"clos(e|ing)|delet(e|ing)?|terminat(e|ing)|remov(e|ing)|block|freeze|"
-    r"deactivat(e|ing)|discontinu(e|ing)|unsub[a-z]*|kill|quit|shut|abort|scrap)"
-)
 PARTICLES = {"down", "off", "out", "up", "me", "us", "from", "of", "everything", "all"}
-DETERMINERS = {
-    "my",
-    "the",
-    "this",
-    "that",
-    "our",
-    "your",
-    "a",
-    "an",
-    "his",
-    "her",
-    "their",
-    "these",
-    "those",
-    "mine",
-    "ur",
-    "teh",
-    "tha",
-    "da",
-}
 # words that end an object phrase
 STOP_WORDS = {
     "for",
@@ -291,6 +268,14 @@ PRODUCT_WORDS = {
     "refills",
     "gym",
     "studio",
+    # insurance and telecoms sell subscriptions too: "cancel my car
+    # insurance", "end my broadband" were overruled without these
+    "insurance",
+    "policy",
+    "cover",
+    "broadband",
+    "internet",
+    "tariff",
     # the word in other languages, as non-native customers write it
     "abonnement",
     "assinatura",
@@ -358,6 +343,10 @@ def foreign_cancel_target(
     return None
 
 
+# parse-result key naming what a not-ours cancel request would end ("order")
+FOREIGN_OBJECT = "foreign_cancel_object"
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
@@ -378,16 +367,22 @@ class CancelTargetGuard(RuleComponent, IntentClassifier):
         target = self.component_config["target_intent"]
         own_words = {w.lower() for w in self.component_config["product_words"]}
         for message in messages:
-            intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) != guarded:
+            predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if predicted not in (guarded, target):
                 continue
-            obj = foreign_cancel_target(message.get(TEXT) or "", own_words)
+            text = message.get(TEXT) or ""
+            obj = foreign_cancel_target(text, own_words) or other_company(
+                text, own_words
+            )
             if obj is None:
                 continue
-            overrule(
-                message,
-                target,
-                "cancel_guard",
-                {"original_intent": guarded, "object": obj},
-            )
+            if predicted == guarded:
+                overrule(
+                    message,
+                    target,
+                    "cancel_guard",
+                    {"original_intent": guarded, "object": obj},
+                )
+            # whichever decided it, the reply can say what we can end instead
+            message.set(FOREIGN_OBJECT, obj, add_to_output=True)
         return messages

@@ -101,6 +101,18 @@ def test_cancel_from_the_middle_of_anything(stack: Stack) -> None:
     assert "last 4 digits" in chat.say("ok whatever, I want to end my subscription")
 
 
+def test_ending_something_else_says_what_can_be_ended(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    for text in ["please cancel my order 48213", "cancel my Flixora account"]:
+        reply = chat.say(text)
+        assert "only end your subscription with us" in reply, text
+        assert "last 4 digits" not in reply
+    assert not stack.billing.subscription(customer).cancel_at_period_end
+    # the way to the real thing is one turn away
+    assert "last 4 digits" in chat.say("cancel my subscription")
+
+
 def test_bad_input_gets_a_reply_never_silence(stack: Stack) -> None:
     chat = stack.chat()
     for text in [

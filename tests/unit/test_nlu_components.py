@@ -212,6 +212,15 @@ def test_guard_ignores_other_intents():
     )
     CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
     assert msg.get("intent") == {"name": "out_of_scope", "confidence": 0.7}
+    assert msg.get("cancel_guard") is None
+    # the reply can still say what the bot can end instead
+    assert msg.get("foreign_cancel_object") == "order"
+
+
+def test_guard_leaves_greetings_unmarked():
+    msg = _classified("hello", "greet", 0.9, [("greet", 0.9), ("out_of_scope", 0.1)])
+    CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
+    assert msg.get("foreign_cancel_object") is None
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,31 @@
+"""Words the NLU rules share."""
+
+import re
+
+# verbs that end something, typos included ("cancle", "unsubscibe")
+CANCEL_VERB = re.compile(
+    r"(cance?l+(ed|ing|led|ling)?|cancle|canel|cxl|stop(ping)?|end(ing)?|"
+    r"clos(e|ing)|delet(e|ing)?|terminat(e|ing)|remov(e|ing)|block|freeze|"
+    r"deactivat(e|ing)|discontinu(e|ing)|unsub[a-z]*|kill|quit|shut|abort|scrap)"
+)
+# words that open a noun phrase ("cancel *my* flight"), typos included
+DETERMINERS = {
+    "my",
+    "the",
+    "this",
+    "that",
+    "our",
+    "your",
+    "a",
+    "an",
+    "his",
+    "her",
+    "their",
+    "these",
+    "those",
+    "mine",
+    "ur",
+    "teh",
+    "tha",
+    "da",
+}
