@@ -9,6 +9,7 @@ from bot.nlu import (
     find_entities,
     foreign_cancel_target,
 )
+from tests.support.nlu import classified
 
 
 def ents(text):
@@ -154,7 +155,7 @@ def test_the_companys_own_product_names_count_as_ours():
 
 def test_guard_reads_the_company_words_from_its_config():
     config = {**CancelTargetGuard.get_default_config(), "product_words": ["Streamly"]}
-    msg = _classified(
+    msg = classified(
         "cancel my Streamly",
         "cancel_subscription",
         0.9,
@@ -164,15 +165,8 @@ def test_guard_reads_the_company_words_from_its_config():
     assert msg.get("intent")["name"] == "cancel_subscription"
 
 
-def _classified(text, intent, conf, ranking):
-    msg = Message.build(text=text)
-    msg.set("intent", {"name": intent, "confidence": conf})
-    msg.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
-    return msg
-
-
 def test_guard_swaps_cancel_to_out_of_scope():
-    msg = _classified(
+    msg = classified(
         "cancel my dentist appointment",
         "cancel_subscription",
         0.8,
@@ -192,7 +186,7 @@ def test_guard_swaps_cancel_to_out_of_scope():
 
 
 def test_guard_keeps_real_cancel_requests():
-    msg = _classified(
+    msg = classified(
         "cancel my subscription",
         "cancel_subscription",
         0.9,
@@ -204,7 +198,7 @@ def test_guard_keeps_real_cancel_requests():
 
 
 def test_guard_ignores_other_intents():
-    msg = _classified(
+    msg = classified(
         "cancel my order",
         "out_of_scope",
         0.7,
@@ -218,7 +212,7 @@ def test_guard_ignores_other_intents():
 
 
 def test_guard_leaves_greetings_unmarked():
-    msg = _classified("hello", "greet", 0.9, [("greet", 0.9), ("out_of_scope", 0.1)])
+    msg = classified("hello", "greet", 0.9, [("greet", 0.9), ("out_of_scope", 0.1)])
     CancelTargetGuard(CancelTargetGuard.get_default_config()).process([msg])
     assert msg.get("foreign_cancel_object") is None
 

@@ -1,10 +1,10 @@
 """The other-company rule: ending another company's service is not a cancel request."""
 
 import pytest
-from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu import CancelTargetGuard, foreign_cancel_target
 from bot.nlu.other_company import other_company
+from tests.support.nlu import classified
 
 
 @pytest.mark.parametrize(
@@ -72,16 +72,12 @@ def test_insurance_and_telecom_words_are_ours(text):
 
 
 def _cancel(text):
-    msg = Message.build(text=text)
-    msg.set("intent", {"name": "cancel_subscription", "confidence": 1.0})
-    msg.set(
-        "intent_ranking",
-        [
-            {"name": "cancel_subscription", "confidence": 1.0},
-            {"name": "out_of_scope", "confidence": 0.0},
-        ],
+    return classified(
+        text,
+        "cancel_subscription",
+        1.0,
+        [("cancel_subscription", 1.0), ("out_of_scope", 0.0)],
     )
-    return msg
 
 
 def test_guard_turns_another_companys_service_out_of_scope():
