@@ -38,6 +38,7 @@ from sanic.request import Request
 from socketio import AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
+from bot.channels.widget_replay import rejoin, seen_count
 from bot.settings import Settings, SettingsError, settings
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class WidgetSocketBlueprint(SocketBlueprint):
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
         sio: AsyncServer = self.ctx.sio
+        self.ctx.app = app  # its ctx.agent holds the tracker and lock stores
 
         async def engineio(request: Request) -> Optional[response.HTTPResponse]:
             return await sio.handle_request(request)
@@ -239,19 +241,29 @@ class WidgetInput(SocketIOInput):
             if "token" in data:
                 await identify(sid, data["token"])
             wanted = data.get("session_id")
-            session_id = (
-                wanted
-                if isinstance(wanted, str) and SESSION_ID.match(wanted)
-                else uuid.uuid4().hex
-            )
+            continuing = isinstance(wanted, str) and SESSION_ID.match(wanted)
+            session_id = wanted if continuing else uuid.uuid4().hex
             session = await sio.get_session(sid)
             previous = session.get("session_id")
             if previous and previous != session_id:
                 await leave_conversation(sio, sid, previous)
-            await join_conversation(sio, sid, session_id)
             session["session_id"] = session_id
             await sio.save_session(sid, session)
-            await sio.emit("session_confirm", session_id, room=sid)
+
+            async def welcome(missed: list[Any]) -> None:
+                await sio.emit("session_confirm", session_id, room=sid)
+                for packet in missed:
+                    await sio.emit(BOT_EVENT, packet, room=sid)
+
+            app = getattr(webhook.ctx, "app", None)
+            await rejoin(
+                getattr(getattr(app, "ctx", None), "agent", None),
+                session_id,
+                seen_count(data.get("bot_seen")) if continuing else None,
+                lambda: join_conversation(sio, sid, session_id),
+                welcome,
+                lambda recorder: WidgetOutput(recorder, BOT_EVENT),
+            )
 
         @sio.on(USER_EVENT)
         async def user_uttered(sid: str, data: Any) -> None:

@@ -7,9 +7,11 @@ bot asks for the email). Afterwards billing must hold the cancellation.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 from typing import Any
 
@@ -213,6 +215,52 @@ def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
         assert len(widget.bot_messages()) == before
     assert "Before you go" in widget.wait_for_answer(before)
     expect(widget.status).to_have_text("")
+
+
+def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
+    conversation = page.evaluate(
+        "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).sessionId"
+    )
+    before = len(widget.bot_messages())
+    answered = len(bot_texts(widget_stack, conversation))
+
+    with widget_stack.proxy.one_way():
+        widget.input.fill(customer.card_last4)
+        widget.input.press("Enter")
+        # the bot answered (the tracker has it) but the answer was lost
+        deadline = time.monotonic() + 60
+        while len(bot_texts(widget_stack, conversation)) == answered:
+            assert time.monotonic() < deadline, "the bot never answered"
+            page.wait_for_timeout(200)
+        assert len(widget.bot_messages()) == before
+
+    offer = widget.wait_for_answer(before)
+    assert "Before you go" in offer
+    expect(widget.status).to_have_text("")
+    # each missed reply exactly once, as the bot sent it
+    missed = bot_texts(widget_stack, conversation)[answered:]
+    assert widget.bot_messages()[before:] == [
+        part for text in missed for part in text.split("\n\n")
+    ]
+    # and the conversation goes on from there
+    done = widget.say("no thanks")
+    assert "is cancelled and ends on" in done, done
+    assert widget_stack.billing.subscription(customer).cancel_at_period_end
+    assert widget.log_text().count("Before you go") == 1
+
+
+def bot_texts(stack: Stack, conversation: str) -> list[str]:
+    """The bot's messages in a conversation, as the tracker store holds them."""
+    with sqlite3.connect(stack.tracker_db) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'bot' "
+            "ORDER BY id",
+            (conversation,),
+        ).fetchall()
+    return [json.loads(data).get("text") or "" for (data,) in rows]
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -3,7 +3,7 @@
 Between the browser and the bot (Chromium's offline emulation leaves open
 WebSockets alone), or between the action server and billing. ``cut()``
 closes every open connection; while ``down``, new connections are accepted
-and dropped at once.
+and dropped at once; while ``deaf``, what the far side answers is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class CuttableProxy:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.down = False
+        self.deaf = False
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._server.getsockname()[1]
         self._open: set[socket.socket] = set()
@@ -42,6 +43,17 @@ class CuttableProxy:
             yield
         finally:
             self.down = False
+
+    @contextmanager
+    def one_way(self) -> Iterator[None]:
+        """For the ``with`` block the far side's answers are lost (requests
+        still reach it); after it the connections drop, as such networks do."""
+        self.deaf = True
+        try:
+            yield
+        finally:
+            self.cut()
+            self.deaf = False
 
     def cut(self) -> None:
         """Close every open connection, both ways."""
@@ -71,15 +83,19 @@ class CuttableProxy:
                 continue
             with self._lock:
                 self._open.update((client, upstream))
-            for source, sink in ((client, upstream), (upstream, client)):
+            for source, sink, answers in (
+                (client, upstream, False),
+                (upstream, client, True),
+            ):
                 threading.Thread(
-                    target=self._pipe, args=(source, sink), daemon=True
+                    target=self._pipe, args=(source, sink, answers), daemon=True
                 ).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
         try:
             while chunk := source.recv(65536):
-                sink.sendall(chunk)
+                if not (answers and self.deaf):
+                    sink.sendall(chunk)
         except OSError:
             pass
         finally:

@@ -50,7 +50,7 @@
       var saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
       if (saved && Array.isArray(saved.messages)) return saved;
     } catch (ignored) { /* storage blocked or corrupt: start afresh */ }
-    return { sessionId: null, messages: [], open: false };
+    return { sessionId: null, messages: [], open: false, botSeen: 0 };
   }
 
   var state = loadState();
@@ -375,7 +375,10 @@
   function receiveSocketPacket(packet) {
     var kind = packet.charAt(0);
     if (kind === "0") {
-      emit("session_request", { session_id: state.sessionId });
+      // botSeen: the replies this conversation has received; the server sends
+      // again the ones after it (sent while this socket was down). A tab
+      // saved by an older widget has none, and is sent nothing again.
+      emit("session_request", { session_id: state.sessionId, bot_seen: state.botSeen });
     } else if (kind === "2") {
       var body = JSON.parse(packet.slice(packet.indexOf("[")));
       handleEvent(body[0], body[1]);
@@ -386,13 +389,18 @@
 
   function handleEvent(name, data) {
     if (name === "session_confirm" && typeof data === "string") {
+      if (data !== state.sessionId) state.botSeen = 0;
       state.sessionId = data;
       saveState();
       confirmed = true;
       retries = 0;
       setStatus("");
       while (outbox.length) emit("user_uttered", { message: outbox.shift() });
-    } else if (name === "bot_uttered" && data && typeof data.text === "string") {
+    } else if (name === "bot_uttered") {
+      // every packet counts, shown or not, as the server counts them
+      if (typeof state.botSeen === "number") state.botSeen += 1;
+      saveState();
+      if (!data || typeof data.text !== "string") return;
       showTyping(false);
       var buttons = (data.quick_replies || data.buttons || [])
         .filter(function (b) { return b && typeof b.title === "string"; })
@@ -427,10 +435,14 @@
     close: function () { if (!panel.hidden) closePanel(); },
     setToken: function (token) {
       pageToken = token || null;
-      if (confirmed) emit("session_request", { session_id: state.sessionId, token: pageToken });
+      if (confirmed) {
+        emit("session_request", {
+          session_id: state.sessionId, token: pageToken, bot_seen: state.botSeen
+        });
+      }
     },
     reset: function () {
-      state = { sessionId: null, messages: [], open: !panel.hidden };
+      state = { sessionId: null, messages: [], open: !panel.hidden, botSeen: 0 };
       saveState();
       log.textContent = "";
       renderReplies([]);
