@@ -7,11 +7,9 @@ bot asks for the email). Afterwards billing must hold the cancellation.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import sqlite3
 import time
 from typing import Any
 
@@ -225,14 +223,14 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
         "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).sessionId"
     )
     before = len(widget.bot_messages())
-    answered = len(bot_texts(widget_stack, conversation))
+    answered = len(widget_stack.bot_texts(conversation))
 
     with widget_stack.proxy.one_way():
         widget.input.fill(customer.card_last4)
         widget.input.press("Enter")
         # the bot answered (the tracker has it) but the answer was lost
         deadline = time.monotonic() + 60
-        while len(bot_texts(widget_stack, conversation)) == answered:
+        while len(widget_stack.bot_texts(conversation)) == answered:
             assert time.monotonic() < deadline, "the bot never answered"
             page.wait_for_timeout(200)
         assert len(widget.bot_messages()) == before
@@ -241,7 +239,7 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
     assert "Before you go" in offer
     expect(widget.status).to_have_text("")
     # each missed reply exactly once, as the bot sent it
-    missed = bot_texts(widget_stack, conversation)[answered:]
+    missed = widget_stack.bot_texts(conversation)[answered:]
     assert widget.bot_messages()[before:] == [
         part for text in missed for part in text.split("\n\n")
     ]
@@ -250,17 +248,6 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
     assert "is cancelled and ends on" in done, done
     assert widget_stack.billing.subscription(customer).cancel_at_period_end
     assert widget.log_text().count("Before you go") == 1
-
-
-def bot_texts(stack: Stack, conversation: str) -> list[str]:
-    """The bot's messages in a conversation, as the tracker store holds them."""
-    with sqlite3.connect(stack.tracker_db) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'bot' "
-            "ORDER BY id",
-            (conversation,),
-        ).fetchall()
-    return [json.loads(data).get("text") or "" for (data,) in rows]
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

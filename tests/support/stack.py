@@ -15,7 +15,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from bot.settings import rasa_environment
 from scripts.processes import free_port
@@ -53,15 +53,8 @@ class Stack:
 
     def transcript(self, chat: Chat) -> str:
         """Return the conversation's events as the tracker store holds them."""
-        with sqlite3.connect(self.tracker_db) as db:
-            rows = db.execute(
-                "SELECT type_name, action_name, intent_name, data FROM events "
-                "WHERE sender_id = ? ORDER BY id",
-                (chat.sender,),
-            ).fetchall()
         lines = []
-        for kind, action, intent, data in rows:
-            event = json.loads(data)
+        for kind, action, intent, event in self._events(chat.sender):
             if kind == "user":
                 lines.append(f"user: {event.get('text')!r} -> {intent}")
             elif kind == "bot":
@@ -77,6 +70,26 @@ class Stack:
             elif kind == "active_loop":
                 lines.append(f"    loop = {event.get('name')}")
         return "\n".join(lines)
+
+    def bot_texts(self, conversation_id: str) -> list[str]:
+        """Return the bot's messages in a conversation, from the tracker store."""
+        return [
+            event.get("text") or ""
+            for kind, _, _, event in self._events(conversation_id)
+            if kind == "bot"
+        ]
+
+    def _events(self, conversation_id: str) -> list[tuple[str, Any, Any, Any]]:
+        with sqlite3.connect(self.tracker_db) as db:
+            rows = db.execute(
+                "SELECT type_name, action_name, intent_name, data FROM events "
+                "WHERE sender_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        return [
+            (kind, action, intent, json.loads(data))
+            for kind, action, intent, data in rows
+        ]
 
     def chat(self, **identity: str) -> Chat:
         """A new conversation; ``phone=...`` or ``customer_id=...`` as the channel's."""

@@ -399,8 +399,10 @@
     } else if (name === "bot_uttered") {
       // every packet counts, shown or not, as the server counts them
       if (typeof state.botSeen === "number") state.botSeen += 1;
-      saveState();
-      if (!data || typeof data.text !== "string") return;
+      if (!data || typeof data.text !== "string") {
+        saveState();  // addMessage saves the ones it shows
+        return;
+      }
       showTyping(false);
       var buttons = (data.quick_replies || data.buttons || [])
         .filter(function (b) { return b && typeof b.title === "string"; })
