@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import AbstractSet, List, Optional, Text
 
-from bot.nlu.words import CANCEL_VERB, DETERMINERS
+from bot.nlu.words import CANCEL_VERB, DELIVERED, DETERMINERS
 
 # nouns for what is ended; a brand next to one owns it
 OWNED_NOUNS = {
@@ -49,7 +49,7 @@ OWNED_NOUNS = {
     "internet",
     "line",
     "gym",
-}
+} | DELIVERED
 OWNER_PREPOSITIONS = {"with", "at", "from", "to"}
 # capitalised words that do not name a company: plan tiers ("my Pro plan" is
 # ours), pronouns, greetings, calendar words

@@ -29,3 +29,29 @@ DETERMINERS = {
     "tha",
     "da",
 }
+# what subscription businesses deliver or give access to ("the tea box",
+# "my japanese course"): ours to the guard, and a brand's when one stands
+# before it ("my Vinora wine club", bot/nlu/other_company.py)
+DELIVERED = {
+    "box",
+    "boxes",
+    "crate",
+    "kit",
+    "club",
+    "course",
+    "courses",
+    "lessons",
+    "classes",
+    "program",
+    "programme",
+    "delivery",
+    "deliveries",
+    "autoship",
+    "magazine",
+    "newspaper",
+    "streaming",
+    "storage",
+    "vpn",
+    "hosting",
+    "pass",
+}

@@ -16,11 +16,15 @@ from tests.support.nlu import classified
         ("I need to close my account at Northfold Bank", "account at Northfold"),
         ("cancel my phone contract with Telvana, can you?", "contract with Telvana"),
         ("get me out of my contract with Skylink mobile", "contract with Skylink"),
-        ("stop my magazine subscription from Weekly Grove", "subscription from Weekly"),
+        ("stop my magazine subscription from Weekly Grove", "magazine from Weekly"),
         (
             "cancel my broadband with Fibrelink, I'm moving to you",
             "broadband with Fibrelink",
         ),
+        # what such a business delivers, named by its brand
+        ("cancel my Vinora wine club", "Vinora club"),
+        ("I need to cancel my Crunchbox meal kit", "Crunchbox kit"),
+        ("how do I stop the Glowbox beauty box", "Glowbox box"),
     ],
 )
 def test_another_companys_service_is_found(text, found):
@@ -35,6 +39,8 @@ def test_another_companys_service_is_found(text, found):
         "cancel my Premium plan",
         "please end my Pro subscription",
         "terminate my SIM-only plan",
+        "cancel my Gold wine club",
+        "stop my Family box deliveries",
         # the company written to, not a third party
         "@StreamlyHelp cancel my subscription today",
         # a sentence's first word, and names that own nothing being ended
