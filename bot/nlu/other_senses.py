@@ -58,8 +58,12 @@ REACH = 3
 def _has_phrase(toks: List[Text]) -> Optional[Text]:
     for i in range(len(toks)):
         for phrase in PHRASES:
-            if tuple(toks[i : i + len(phrase)]) == phrase:
-                return " ".join(phrase)
+            end = i + len(phrase)
+            if tuple(toks[i:end]) != phrase:
+                continue
+            if phrase[-1] == "out" and toks[end : end + 1] == ["of"]:
+                continue  # "cancel out of my membership" is a request
+            return " ".join(phrase)
     return None
 
 

@@ -36,6 +36,7 @@ def test_other_senses_of_the_word_are_found(text, found):
         "what do I need to say to cancel?",
         "how do I cancel? what does it take",
         "I want out, cancel it",
+        "how do I cancel out of my membership",
     ],
 )
 def test_requests_are_left_alone(text):
