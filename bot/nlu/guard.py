@@ -40,7 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.other_company import other_company
 from bot.nlu.other_senses import other_sense
 from bot.nlu.rules import RuleComponent, overrule
-from bot.nlu.words import CANCEL_VERB, DELIVERED, DETERMINERS
+from bot.nlu.words import CANCEL_VERB, DELIVERED, DETERMINERS, lower_tokens
 
 PARTICLES = {"down", "off", "out", "up", "me", "us", "from", "of", "everything", "all"}
 # words that end an object phrase
@@ -139,6 +139,7 @@ NEUTRAL = {
     "period",
     "cycle",
     "year",
+    "week",
     # what an angry customer calls our service ("cancel this crap")
     "crap",
     "shit",
@@ -155,7 +156,6 @@ NEUTRAL = {
     "frickin",
     "useless",
     "dumb",
-    "week",
 }
 # One-off things people cancel by number or in two words, without "my" or
 # "the": support, banking and assistant messages do ("cancel order 48213",
@@ -288,11 +288,6 @@ PRODUCT_WORDS = {
 # words this long are matched fuzzily too ("subscripton", "free trail")
 FUZZY_MIN_LENGTH = 5
 _FUZZY_PRODUCT_WORDS = [w for w in PRODUCT_WORDS if len(w) >= FUZZY_MIN_LENGTH]
-TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
-
-
-def _tokens(text: Text) -> List[Text]:
-    return TOKEN.findall(text.lower())
 
 
 def is_product_word(tok: Text, own_words: AbstractSet[Text] = frozenset()) -> bool:
@@ -319,7 +314,7 @@ def foreign_cancel_target(
     text: Text, own_words: AbstractSet[Text] = frozenset()
 ) -> Optional[Text]:
     """Return the cancelled object if it is clearly not our subscription, else None."""
-    toks = _tokens(text)
+    toks = lower_tokens(text)
     if any(is_product_word(t, own_words) for t in toks if not CANCEL_VERB.fullmatch(t)):
         return None
     for i, tok in enumerate(toks):

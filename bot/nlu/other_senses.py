@@ -1,6 +1,6 @@
 """The word "cancel" in another sense: "cancel out fractions", "what does cancel mean".
 
-Every cancel request uses an ending verb, so the classifier learns that verb
+Most cancel requests use an ending verb, so the classifier learns that verb
 as the strongest sign of one; it then takes the word's other uses for
 requests too. Some of them are fixed phrases, and some talk *about* the
 word (its meaning, spelling or translation) rather than use it. Both are
@@ -16,7 +16,8 @@ import itertools
 import re
 from typing import List, Optional, Text
 
-TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
+from bot.nlu.words import lower_tokens
+
 # "cancel", "cancellation", "cancelling", typos included
 CANCEL_WORD = re.compile(r"(cance?l+|cancle|canel)[a-z]*")
 # fixed phrases in which the word ends nothing of ours
@@ -75,7 +76,7 @@ def _meaning_of(before: List[Text]) -> bool:
 
 def other_sense(text: Text) -> Optional[Text]:
     """Return how the message uses the word when it is not a request to end anything."""
-    toks = TOKEN.findall(text.lower())
+    toks = lower_tokens(text)
     phrase = _has_phrase(toks)
     if phrase:
         return phrase

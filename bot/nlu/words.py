@@ -1,6 +1,10 @@
 """Words the NLU rules share."""
 
 import re
+from typing import List
+
+# lower-case words, numbers and single punctuation marks ("don't", "auto-renew")
+TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]")
 
 # verbs that end something, typos included ("cancle", "unsubscibe")
 CANCEL_VERB = re.compile(
@@ -55,3 +59,8 @@ DELIVERED = {
     "hosting",
     "pass",
 }
+
+
+def lower_tokens(text: str) -> List[str]:
+    """Split a message into the lower-case tokens the NLU rules read."""
+    return TOKEN.findall(text.lower())
