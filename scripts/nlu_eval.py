@@ -132,6 +132,32 @@ def print_per_set(sets, gold, pred):
     print()
 
 
+def print_vote_members(gold, results):
+    """Print each voting classifier's own cancel figures (before the rules).
+
+    The parse result's ``intent_vote`` lists the members' top answers
+    (bot/nlu/vote.py); a model without a vote has none and prints nothing.
+    """
+    ballots = [r.get("intent_vote") or [] for r in results]
+    members = max(map(len, ballots), default=0)
+    if members < 2:
+        return
+    n_cancel = gold.count(CANCEL)
+    figures = []
+    for i in range(members):
+        said = [b[i]["name"] if len(b) > i else None for b in ballots]
+        found = sum(
+            g == CANCEL and s == CANCEL for g, s in zip(gold, said, strict=True)
+        )
+        false = sum(
+            g != CANCEL and s == CANCEL for g, s in zip(gold, said, strict=True)
+        )
+        figures.append(f"{i + 1}: {found}/{n_cancel} found, {false} false")
+    split = sum(len({m["name"] for m in b}) > 1 for b in ballots)
+    print(f"vote members, cancels before the rules: {'; '.join(figures)}")
+    print(f"vote members disagreed on: {split} messages")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -224,6 +250,7 @@ def main(argv=None):
             f"{name + ' fired on:':<25}{len(fired)} messages "
             f"({fired.count(CANCEL)} of them real cancel requests)"
         )
+    print_vote_members(gold, results)
 
     if not args.quiet:
         print("\nmisclassified (gold -> predicted, confidence):")

@@ -36,7 +36,7 @@ def train_if_needed(env: dict[str, str]) -> None:
     log = LOGS / "train.log"
     print(
         "gracious: training the model if data or config changed "
-        f"(about 15 minutes on 2 cores the first time; see {log.relative_to(ROOT)})",
+        f"(about 35 minutes on 2 cores the first time; see {log.relative_to(ROOT)})",
         flush=True,
     )
     with log.open("wb") as output:

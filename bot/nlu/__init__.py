@@ -1,20 +1,23 @@
 """Custom Rasa NLU components for Gracious.
 
 Importing this package registers the components with Rasa's DefaultV1Recipe, so
-config.yml can refer to them as ``bot.nlu.CardEmailExtractor`` and
-``bot.nlu.CancelTargetGuard``, ``bot.nlu.CancelSecondOpinion`` and
-``bot.nlu.OneWordAnswers``.
+config.yml can refer to them as ``bot.nlu.Ballot``, ``bot.nlu.IntentVote``,
+``bot.nlu.CardEmailExtractor``, ``bot.nlu.CancelTargetGuard``,
+``bot.nlu.CancelSecondOpinion`` and ``bot.nlu.OneWordAnswers``.
 """
 
 from bot.nlu.answers import OneWordAnswers, one_word_answer
 from bot.nlu.entities import CardEmailExtractor, find_entities
 from bot.nlu.guard import CancelTargetGuard, foreign_cancel_target
 from bot.nlu.second_opinion import CancelSecondOpinion
+from bot.nlu.vote import Ballot, IntentVote
 
 __all__ = [
+    "Ballot",
     "CancelSecondOpinion",
     "CancelTargetGuard",
     "CardEmailExtractor",
+    "IntentVote",
     "OneWordAnswers",
     "find_entities",
     "foreign_cancel_target",

@@ -3,7 +3,8 @@
 DIET's mistakes depend on its random seed: retrained on the same data, it takes
 6 or 13 of the same 314 independent look-alikes for a cancel request. A
 logistic regression on the same word and character n-gram counts makes
-different, repeatable mistakes. When DIET says ``cancel_subscription`` and the
+different, repeatable mistakes. When the classifiers (since session 11 a vote
+of three DIETs, bot/nlu/vote.py) say ``cancel_subscription`` and the
 regression gives the message less than ``min_probability`` of being one, the
 message is out of scope. The threshold is the highest at which, on the held-out
 set whose errors were read (tests/nlu/heldout.yml), no real cancel request was

@@ -1,6 +1,6 @@
 """The NLU evaluation's arithmetic: pooled sets and the intervals it prints."""
 
-from scripts.nlu_eval import interval, print_per_set, score
+from scripts.nlu_eval import interval, print_per_set, print_vote_members, score
 
 CANCEL, OOS = "cancel_subscription", "out_of_scope"
 
@@ -33,3 +33,27 @@ def test_a_pool_is_scored_as_one_set_and_reported_per_set(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "a.yml: 4 scored, cancel recall 0.500, false cancels 1/2"
     assert lines[1] == "b.yml: 4 scored, cancel recall 1.000, false cancels 0/3"
+
+
+def _voted(*members):
+    return {"intent_vote": [{"name": m, "confidence": 0.9} for m in members]}
+
+
+def test_each_vote_member_is_scored_before_the_rules(capsys):
+    gold = [CANCEL, CANCEL, OOS]
+    results = [
+        _voted(CANCEL, CANCEL, CANCEL),
+        _voted(OOS, CANCEL, CANCEL),
+        _voted(CANCEL, OOS, OOS),
+    ]
+    print_vote_members(gold, results)
+    assert capsys.readouterr().out.splitlines() == [
+        "vote members, cancels before the rules: 1: 1/2 found, 1 false; "
+        "2: 2/2 found, 0 false; 3: 2/2 found, 0 false",
+        "vote members disagreed on: 2 messages",
+    ]
+
+
+def test_a_model_without_a_vote_prints_no_members(capsys):
+    print_vote_members([CANCEL], [{"intent": {"name": CANCEL}}])
+    assert capsys.readouterr().out == ""
