@@ -161,8 +161,10 @@ class PendingStore:
         return when
 
     def finish(self, pending: PendingCancellation, result: str, detail: Any) -> None:
+        """Record the outcome; the verification token is no longer needed."""
         self._set(
             pending,
+            token="",  # a finished row must not hold a live credential
             finished_at=utcnow(),
             lease_until=None,
             result=result,

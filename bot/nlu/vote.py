@@ -55,9 +55,7 @@ def mean_ranking(rankings: List[Ranking]) -> Ranking:
 
 
 def top(ranking: Ranking) -> Dict[Text, Any]:
-    """Return the member's answer, rounded for the parse result."""
-    if not ranking:
-        return {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+    """Return a member's answer (its ranking is not empty), rounded."""
     best = ranking[0]
     return {
         INTENT_NAME_KEY: best[INTENT_NAME_KEY],
@@ -87,7 +85,7 @@ class IntentVote(RuleComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             kept = message.get(BALLOTS) or []
-            current = [dict(r) for r in message.get(INTENT_RANKING_KEY) or []]
+            current = message.get(INTENT_RANKING_KEY) or []
             rankings = [r for r in [*kept, current] if r]
             if not rankings:
                 continue

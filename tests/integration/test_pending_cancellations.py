@@ -118,6 +118,9 @@ def test_a_no_while_billing_is_down_is_kept_and_completed_once(
     assert pending.subscription_id == receipt.subscription_id
     assert receipt.confirmation_code == billing.subscription(customer)[2]
     assert store.unfinished() == []
+    with engine_for(store.url).connect() as connection:
+        tokens = connection.execute(select(pending_cancellations.c.token)).scalars()
+        assert list(tokens) == [""]  # no live credential kept once finished
     events = billing.sql(
         "SELECT type FROM events WHERE subscription_id = :s AND type LIKE "
         "'subscription.cancel%'",

@@ -109,6 +109,26 @@ def test_the_threshold_comes_from_the_config(storage):
     assert message.get("intent")["name"] == "cancel_subscription"
 
 
+def test_a_cancel_the_classifiers_are_unsure_of_is_out_of_scope(storage):
+    component, _, _ = _trained(storage, min_confidence=0.6)
+    unsure = _classified(CANCEL_PLAN, "cancel_subscription", confidence=0.55)
+    sure = _classified(CANCEL_PLAN, "cancel_subscription", confidence=0.6)
+    component.process([unsure, sure])
+    assert unsure.get("intent") == {"name": "out_of_scope", "confidence": 0.55}
+    assert unsure.get("cancel_second_opinion") == {
+        "original_intent": "cancel_subscription",
+        "confidence": 0.55,
+    }
+    assert sure.get("intent")["name"] == "cancel_subscription"
+
+
+def test_an_unsure_other_intent_is_left_to_the_fallback(storage):
+    component, _, _ = _trained(storage, min_confidence=0.6)
+    message = _classified(CANCEL_PLAN, "check_status", confidence=0.45)
+    component.process([message])
+    assert message.get("intent") == {"name": "check_status", "confidence": 0.45}
+
+
 def test_a_loaded_model_gives_the_same_opinion(storage):
     trained, resource, context = _trained(storage)
     loaded = CancelSecondOpinion.load(
