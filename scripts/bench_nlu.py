@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 from bot.settings import rasa_environment
+from scripts.bench import HEADER, row
+from scripts.nlu_eval import quiet_rasa_logs
 
 ROUNDS = 100
 WARM_UP = 5
@@ -35,13 +36,6 @@ MESSAGES = {
     "10,000 characters": ("cancel my plan please " * 455)[:10_000],
 }
 Timings = Dict[str, List[float]]
-
-
-def percentiles(samples: List[float]) -> tuple[float, float]:
-    """Return the median and the 95th percentile."""
-    if len(samples) < 2:
-        return samples[0], samples[0]
-    return statistics.median(samples), statistics.quantiles(samples, n=20)[-1]
 
 
 def timing(name: str, fn: Callable[..., Any], into: Timings) -> Callable[..., Any]:
@@ -87,16 +81,14 @@ async def measure(model: Path, rounds: int) -> List[str]:
     lines = [
         f"NLU model {model} ({model.stat().st_size / 1e6:.0f} MB): "
         f"loaded in {loaded:.1f} s; {rounds} parses of each message",
-        f"{'message':<38} {'p50 ms':>8} {'p95 ms':>8}",
+        HEADER.format("message"),
     ]
     for kind, text in MESSAGES.items():
-        p50, p95 = percentiles(await parse_times(agent, text, rounds))
-        lines.append(f"{kind:<38} {p50:8.2f} {p95:8.2f}")
-    lines.append(f"{'pipeline step (all parses)':<38} {'p50 ms':>8} {'p95 ms':>8}")
+        lines.append(row(kind, await parse_times(agent, text, rounds)))
+    lines.append(HEADER.format("pipeline step (all parses)"))
     for name, samples in steps.items():
         if name.startswith("run_"):  # the components, not Rasa's plumbing
-            p50, p95 = percentiles(samples)
-            lines.append(f"{name[4:]:<38} {p50:8.2f} {p95:8.2f}")
+            lines.append(row(name[4:], samples))
     return lines
 
 
@@ -105,6 +97,7 @@ def main(model: Path, rounds: int = ROUNDS) -> int:
         print(f"No trained model at {model}: `./gracious run` or `test` trains it.")
         return 0
     os.environ.update(rasa_environment(os.environ))
+    quiet_rasa_logs()
     print("\n".join(asyncio.run(measure(model, rounds))))
     return 0
 

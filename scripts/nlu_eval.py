@@ -158,6 +158,16 @@ def print_vote_members(gold, results):
     print(f"vote members disagreed on: {split} messages")
 
 
+def quiet_rasa_logs():
+    """Keep Rasa's per-message log lines out of what is printed."""
+    logging.disable(logging.WARNING)
+    import structlog  # rasa logs every parse at debug level through structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -181,12 +191,7 @@ def main(argv=None):
         "--quiet", action="store_true", help="do not list misclassified messages"
     )
     args = ap.parse_args(argv)
-    logging.disable(logging.WARNING)
-    import structlog  # rasa logs every parse at debug level through structlog
-
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
-    )
+    quiet_rasa_logs()
 
     model = args.model
     if model is None:

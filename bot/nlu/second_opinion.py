@@ -162,22 +162,19 @@ class CancelSecondOpinion(GraphComponent, IntentClassifier):
             intent = message.get(INTENT) or {}
             if intent.get(INTENT_NAME_KEY) != checked:
                 continue
+            # the vote's own doubt first: the regression need not run then
             confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY, 1.0))
-            if confidence < sure:
+            doubt = {"confidence": round(confidence, 3)} if confidence < sure else {}
+            if not doubt:
+                p = self.cancel_probability(message)
+                if p is not None and p < floor:
+                    doubt = {"cancel_probability": round(p, 3)}
+            if doubt:
                 overrule(
                     message,
                     self.component_config["target_intent"],
                     NOTE,
-                    {"original_intent": checked, "confidence": round(confidence, 3)},
-                )
-                continue
-            p = self.cancel_probability(message)
-            if p is not None and p < floor:
-                overrule(
-                    message,
-                    self.component_config["target_intent"],
-                    NOTE,
-                    {"original_intent": checked, "cancel_probability": round(p, 3)},
+                    {"original_intent": checked, **doubt},
                 )
         return messages
 

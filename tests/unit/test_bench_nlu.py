@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from scripts import bench_nlu
+from scripts.bench import row
 
 
 def _agent(**nodes):
@@ -37,10 +38,10 @@ def test_a_failing_step_is_timed_and_its_error_kept():
     assert len(steps["run_X"]) == 1
 
 
-def test_percentiles():
-    assert bench_nlu.percentiles([4.0]) == (4.0, 4.0)
-    p50, p95 = bench_nlu.percentiles([float(n) for n in range(1, 101)])
-    assert p50 == 50.5 and 94 < p95 < 97
+def test_a_row_gives_median_and_95th_percentile():
+    name, p50, p95, n = row("step", [float(n) for n in range(1, 101)]).split()
+    assert name == "step" and float(p50) == 50.5 and 94 < float(p95) < 97
+    assert n == "100"
 
 
 def test_without_a_model_it_says_how_to_get_one(tmp_path: Path, capsys):
