@@ -1,7 +1,8 @@
 """Everything that is not a request: the optional why, retries, not understood.
 
-Answers to "mind telling us why?", a retry after billing trouble, and what the
-bot says when it did not understand.
+Answers to "mind telling us why?", a retry after billing trouble, the question
+about a cancel request the NLU was not sure of, and what the bot says when it
+did not understand.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, is_sms
 from bot import replies
+from bot.notes import CANCEL_SECOND_OPINION, FOREIGN_CANCEL_OBJECT
+
+MAX_UNSURE_REQUEST = 500
+# VOICE.md: never the same question a third time in the same words
+MAX_CANCEL_QUESTIONS = 2
 
 
 class ActionHandleOther(Action):
@@ -24,7 +30,20 @@ class ActionHandleOther(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        text = ((tracker.latest_message or {}).get("text") or "").strip()
+        events = self.answer(dispatcher, tracker)
+        # The question about cancelling holds for the very next message only.
+        if tracker.get_slot("asked_if_cancel") and not any(
+            e.get("name") == "asked_if_cancel" for e in events
+        ):
+            events.append(SlotSet("asked_if_cancel", False))
+        return events
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        text = (message.get("text") or "").strip()
+        intent = (message.get("intent") or {}).get("name")
         sms = is_sms(tracker)
         if card_number_was_removed(tracker):
             dispatcher.utter_message(
@@ -42,9 +61,33 @@ class ActionHandleOther(Action):
                 FollowupAction("action_carry_out_request"),
             ]
         # set by the NLU's guard (bot/nlu/guard.py): "cancel my order" and the like
-        if (tracker.latest_message or {}).get("foreign_cancel_object"):
+        if message.get(FOREIGN_CANCEL_OBJECT):
             dispatcher.utter_message(text=replies.pick(replies.NOT_OURS_TO_CANCEL, sms))
             return []
+        if tracker.get_slot("asked_if_cancel") and intent == "deny":
+            dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
+            return [
+                SlotSet("asked_if_cancel", False),
+                SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS)),
+            ]
+        # A cancel request the NLU took back for doubt: asking costs one turn
+        # and a real request is not lost; a "yes" starts it (data/rules.yml).
+        # Someone who already said no is not asked again.
+        asked = int(tracker.get_slot("cancel_questions") or 0)
+        if message.get(CANCEL_SECOND_OPINION) and asked < MAX_CANCEL_QUESTIONS:
+            buttons = [
+                {"title": "Yes", "payload": "/affirm"},
+                {"title": "No", "payload": "/deny"},
+            ]
+            dispatcher.utter_message(
+                text=replies.pick(replies.DO_YOU_WANT_TO_CANCEL, sms),
+                buttons=None if sms else buttons,
+            )
+            return [
+                SlotSet("asked_if_cancel", True),
+                SlotSet("cancel_questions", float(asked + 1)),
+                SlotSet("unsure_request", text[:MAX_UNSURE_REQUEST]),
+            ]
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         again = misunderstood % 2 == 0
         dispatcher.utter_message(

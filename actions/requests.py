@@ -38,9 +38,15 @@ class ActionTakeRequest(Action):
         if tracker.get_slot("pending_retry") and phrases.wants_retry(text):
             # "try again" after billing trouble resumes the request it interrupted.
             return [SlotSet("pending_retry", False)]
+        if intent == "affirm" and tracker.get_slot("asked_if_cancel"):
+            # "yes" to "do you want to cancel?": the request is the message
+            # the bot asked about, "no offers" included
+            intent = "cancel_subscription"
+            text = tracker.get_slot("unsure_request") or ""
         events = [
             SlotSet("goal", GOALS.get(str(intent), "cancel")),
             SlotSet("pending_retry", False),
+            SlotSet("asked_if_cancel", False),
         ]
         if intent == "cancel_subscription":
             events += [

@@ -256,6 +256,16 @@ HANDOFF_FAILED = (
     "Sorry, I couldn't reach our team just now. Try again soon. To cancel, text "
     "'cancel my plan': I can do it myself.",
 )
+# the NLU thought of a cancel request but was not sure (bot/nlu/second_opinion.py)
+DO_YOU_WANT_TO_CANCEL = (
+    "Just to check: do you want to cancel your subscription?",
+    "Just to check: do you want to cancel your plan? Reply 1 for yes or 2 for no.",
+)
+NOT_CANCELLING = (
+    "All right, nothing changes. I can also tell you your subscription's "
+    "status or get you a person. What would you like?",
+    "OK, nothing changes. Text 'status' to check your plan or 'talk to a person'.",
+)
 NOT_UNDERSTOOD = (
     "Sorry, I didn't catch that. I can cancel your subscription, tell you its "
     "status, or get you a person. What would you like?",

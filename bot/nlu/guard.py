@@ -41,6 +41,7 @@ from bot.nlu.other_company import other_company
 from bot.nlu.other_senses import other_sense
 from bot.nlu.rules import RuleComponent, overrule
 from bot.nlu.words import CANCEL_VERB, DELIVERED, DETERMINERS, lower_tokens
+from bot.notes import FOREIGN_CANCEL_OBJECT
 
 PARTICLES = {"down", "off", "out", "up", "me", "us", "from", "of", "everything", "all"}
 # words that end an object phrase
@@ -341,10 +342,6 @@ def foreign_cancel_target(
     return None
 
 
-# parse-result key naming what a not-ours cancel request would end ("order")
-FOREIGN_OBJECT = "foreign_cancel_object"
-
-
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
@@ -391,5 +388,5 @@ class CancelTargetGuard(RuleComponent, IntentClassifier):
                     {"original_intent": guarded, "object": obj},
                 )
             # whichever decided it, the reply can say what we can end instead
-            message.set(FOREIGN_OBJECT, obj, add_to_output=True)
+            message.set(FOREIGN_CANCEL_OBJECT, obj, add_to_output=True)
         return messages

@@ -12,9 +12,11 @@ lost over four trained models (docs/nlu.md, "Figures, session 3").
 
 A cancel request the classifiers themselves are not sure of (a mean
 confidence below ``min_confidence``: for the vote, mostly two members of
-three and not firmly) is out of scope too; the reply then names the words that
-start a cancellation. The floor is the highest that lost no cancel request on
-the two sets whose errors are read (docs/nlu.md, "Figures, session 12").
+three and not firmly) is out of scope too. Either way the bot then asks
+whether the customer wants to cancel (actions/other.py), so a real request
+costs one "yes" rather than being lost. The floor is the highest that lost no
+cancel request on the two sets whose errors are read (docs/nlu.md, "Figures,
+session 12").
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ from scipy.sparse import csr_matrix, vstack
 from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.rules import overrule
+from bot.notes import CANCEL_SECOND_OPINION
 
 logger = logging.getLogger(__name__)
 
-NOTE = "cancel_second_opinion"
+NOTE = CANCEL_SECOND_OPINION
 
 
 def sentence_vector(message: Message) -> Optional[csr_matrix]:

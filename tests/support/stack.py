@@ -79,6 +79,14 @@ class Stack:
             if kind == "bot"
         ]
 
+    def parses(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Return what the NLU made of each customer message, notes included."""
+        return [
+            event.get("parse_data") or {}
+            for kind, _, _, event in self._events(conversation_id)
+            if kind == "user"
+        ]
+
     def _events(self, conversation_id: str) -> list[tuple[str, Any, Any, Any]]:
         with sqlite3.connect(self.tracker_db) as db:
             rows = db.execute(

@@ -1,0 +1,161 @@
+"""A cancel request the NLU took back for doubt is asked about, not lost.
+
+The actions alone, on trackers written here; the dialogue rule that a "yes"
+starts the request is checked in tests/stories/, and the whole path on the
+running bot in tests/conversation/test_unsure_cancel.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.other import MAX_CANCEL_QUESTIONS, ActionHandleOther
+from actions.requests import ActionTakeRequest
+from bot import replies
+from bot.notes import CANCEL_SECOND_OPINION, FOREIGN_CANCEL_OBJECT
+
+DOUBT = {"original_intent": "cancel_subscription", "confidence": 0.52}
+
+
+def tracker(
+    text: str,
+    intent: str = "out_of_scope",
+    channel: str = "rest",
+    note: Optional[dict[str, Any]] = None,
+    **slots: Any,
+) -> Tracker:
+    message: dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.52},
+        "metadata": {"gracious": {"channel": channel}},
+    }
+    if note is not None:
+        message[CANCEL_SECOND_OPINION] = note
+    return Tracker("c1", slots, message, [], False, None, {}, "action_listen")
+
+
+def run(action: Any, conversation: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, conversation, {}))
+    return dispatcher.messages, events
+
+
+def slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_a_doubted_cancel_request_is_asked_about(channel: str) -> None:
+    said, events = run(
+        ActionHandleOther(),
+        tracker("hw do i cancl this thing", channel=channel, note=DOUBT),
+    )
+    sms = channel == "sms"
+    assert [m["text"] for m in said] == [
+        replies.pick(replies.DO_YOU_WANT_TO_CANCEL, sms)
+    ]
+    # buttons on the web; over SMS the text says "Reply 1 for yes or 2 for no"
+    assert bool(said[0]["buttons"]) is not sms
+    assert slots(events) == {
+        "asked_if_cancel": True,
+        "unsure_request": "hw do i cancl this thing",
+        "cancel_questions": 1.0,
+    }
+
+
+def test_a_doubt_of_the_regression_is_asked_about_too() -> None:
+    note = {"original_intent": "cancel_subscription", "cancel_probability": 0.04}
+    said, events = run(ActionHandleOther(), tracker("stop it all", note=note))
+    assert said[0]["text"] == replies.DO_YOU_WANT_TO_CANCEL[0]
+    assert slots(events)["asked_if_cancel"] is True
+
+
+def test_a_message_without_the_note_is_not_understood_as_before() -> None:
+    said, events = run(ActionHandleOther(), tracker("what's the weather"))
+    assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
+    assert slots(events) == {"misunderstood": 1.0}
+
+
+def test_a_cancel_verb_on_something_else_is_not_asked_about() -> None:
+    conversation = tracker("cancel my order", note=DOUBT)
+    conversation.latest_message[FOREIGN_CANCEL_OBJECT] = "order"
+    said, _ = run(ActionHandleOther(), conversation)
+    assert said[0]["text"] == replies.NOT_OURS_TO_CANCEL[0]
+
+
+def test_no_to_the_question_changes_nothing_and_it_is_not_asked_again() -> None:
+    said, events = run(
+        ActionHandleOther(), tracker("no", intent="deny", asked_if_cancel=True)
+    )
+    assert said[0]["text"] == replies.NOT_CANCELLING[0]
+    assert slots(events) == {
+        "asked_if_cancel": False,
+        "cancel_questions": float(MAX_CANCEL_QUESTIONS),
+    }
+    later, _ = run(
+        ActionHandleOther(),
+        tracker(
+            "how to stop",
+            note=DOUBT,
+            cancel_questions=slots(events)["cancel_questions"],
+        ),
+    )
+    assert later[0]["text"] == replies.NOT_UNDERSTOOD[0]
+
+
+def test_the_question_is_never_asked_a_third_time() -> None:
+    said, events = run(
+        ActionHandleOther(),
+        tracker("stop pls", note=DOUBT, cancel_questions=1.0, asked_if_cancel=True),
+    )
+    assert said[0]["text"] == replies.DO_YOU_WANT_TO_CANCEL[0]
+    assert slots(events)["cancel_questions"] == 2.0
+    said, _ = run(
+        ActionHandleOther(), tracker("stop pls", note=DOUBT, cancel_questions=2.0)
+    )
+    assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
+
+
+def test_any_other_answer_to_the_question_forgets_it() -> None:
+    said, events = run(
+        ActionHandleOther(), tracker("what's the weather", asked_if_cancel=True)
+    )
+    assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
+    assert slots(events)["asked_if_cancel"] is False
+
+
+def test_yes_takes_the_request_that_was_asked_about() -> None:
+    _, events = run(
+        ActionTakeRequest(),
+        tracker(
+            "yes",
+            intent="affirm",
+            asked_if_cancel=True,
+            unsure_request="how do i get out of this, no offers please",
+        ),
+    )
+    taken = slots(events)
+    assert taken["goal"] == "cancel"
+    assert taken["asked_if_cancel"] is False
+    assert taken["cancel_reason"] == "how do i get out of this, no offers please"
+    assert taken["no_offers"] is True
+
+
+def test_a_clear_request_after_the_question_is_taken_as_it_is() -> None:
+    _, events = run(
+        ActionTakeRequest(),
+        tracker(
+            "is it cancelled?",
+            intent="check_status",
+            asked_if_cancel=True,
+            unsure_request="how do i get out of this",
+        ),
+    )
+    taken = slots(events)
+    assert taken["goal"] == "status" and taken["asked_if_cancel"] is False
+    assert "cancel_reason" not in taken
