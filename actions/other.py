@@ -1,7 +1,7 @@
 """Everything that is not a request: the optional why, retries, not understood.
 
 Answers to "mind telling us why?", a retry after billing trouble, the question
-about a cancel request the NLU was not sure of, and what the bot says when it
+about a cancel request the NLU may have missed, and what the bot says when it
 did not understand.
 """
 
@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, is_sms
 from bot import replies
-from bot.notes import CANCEL_SECOND_OPINION, FOREIGN_CANCEL_OBJECT
+from bot.notes import ASK_IF_CANCEL, FOREIGN_CANCEL_OBJECT
 
 MAX_UNSURE_REQUEST = 500
 # VOICE.md: never the same question a third time in the same words
@@ -70,11 +70,12 @@ class ActionHandleOther(Action):
                 SlotSet("asked_if_cancel", False),
                 SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS)),
             ]
-        # A cancel request the NLU took back for doubt: asking costs one turn
-        # and a real request is not lost; a "yes" starts it (data/rules.yml).
-        # Someone who already said no is not asked again.
+        # A cancel request may hide in what the NLU found out of scope
+        # (bot/nlu/ask.py): asking costs one turn, and a real request is not
+        # lost; a "yes" starts it (data/rules.yml). Someone who already said
+        # no is not asked again.
         asked = int(tracker.get_slot("cancel_questions") or 0)
-        if message.get(CANCEL_SECOND_OPINION) and asked < MAX_CANCEL_QUESTIONS:
+        if message.get(ASK_IF_CANCEL) and asked < MAX_CANCEL_QUESTIONS:
             buttons = [
                 {"title": "Yes", "payload": "/affirm"},
                 {"title": "No", "payload": "/deny"},

@@ -8,3 +8,7 @@ from Rasa, so the action server can share the names without loading the NLU.
 FOREIGN_CANCEL_OBJECT = "foreign_cancel_object"
 # bot/nlu/second_opinion.py: a cancel request taken back for doubt
 CANCEL_SECOND_OPINION = "cancel_second_opinion"
+# bot/nlu/guard.py: a cancel request it overruled (what it ended, or the sense)
+CANCEL_GUARD = "cancel_guard"
+# bot/nlu/ask.py: the bot should ask "do you want to cancel your subscription?"
+ASK_IF_CANCEL = "ask_if_cancel"

@@ -33,6 +33,12 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from bot.notes import (  # found through the path above
+    ASK_IF_CANCEL,
+    CANCEL_GUARD,
+    CANCEL_SECOND_OPINION,
+)
+
 CANCEL = "cancel_subscription"
 OOS = "out_of_scope"
 FALLBACK = "nlu_fallback"
@@ -246,9 +252,12 @@ def main(argv=None):
     tp = sum(len(g & p) for g, p in zip(gold_ents, got_ents, strict=True))
     n_got, n_gold = sum(map(len, got_ents)), sum(map(len, gold_ents))
     print(f"entities (card_last4, email): {tp}/{n_gold} found, {n_got - tp} spurious")
+    # ask_if_cancel marks out-of-scope answers the bot turns into "do you want
+    # to cancel?": its real cancel requests are misses a "yes" recovers
     for note, name in (
-        ("cancel_guard", "cancel guard"),
-        ("cancel_second_opinion", "second opinion"),
+        (CANCEL_GUARD, "cancel guard"),
+        (CANCEL_SECOND_OPINION, "second opinion"),
+        (ASK_IF_CANCEL, "ask if cancel"),
     ):
         fired = [g for g, r in zip(gold, results, strict=True) if note in r]
         print(

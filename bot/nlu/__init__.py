@@ -3,16 +3,19 @@
 Importing this package registers the components with Rasa's DefaultV1Recipe, so
 config.yml can refer to them as ``bot.nlu.Ballot``, ``bot.nlu.IntentVote``,
 ``bot.nlu.CardEmailExtractor``, ``bot.nlu.CancelTargetGuard``,
-``bot.nlu.CancelSecondOpinion`` and ``bot.nlu.OneWordAnswers``.
+``bot.nlu.CancelSecondOpinion``, ``bot.nlu.OneWordAnswers`` and
+``bot.nlu.AskIfCancel``.
 """
 
 from bot.nlu.answers import OneWordAnswers, one_word_answer
+from bot.nlu.ask import AskIfCancel
 from bot.nlu.entities import CardEmailExtractor, find_entities
 from bot.nlu.guard import CancelTargetGuard, foreign_cancel_target
 from bot.nlu.second_opinion import CancelSecondOpinion
 from bot.nlu.vote import Ballot, IntentVote
 
 __all__ = [
+    "AskIfCancel",
     "Ballot",
     "CancelSecondOpinion",
     "CancelTargetGuard",

@@ -41,7 +41,7 @@ from bot.nlu.other_company import other_company
 from bot.nlu.other_senses import other_sense
 from bot.nlu.rules import RuleComponent, overrule
 from bot.nlu.words import CANCEL_VERB, DELIVERED, DETERMINERS, lower_tokens
-from bot.notes import FOREIGN_CANCEL_OBJECT
+from bot.notes import CANCEL_GUARD, FOREIGN_CANCEL_OBJECT
 
 PARTICLES = {"down", "off", "out", "up", "me", "us", "from", "of", "everything", "all"}
 # words that end an object phrase
@@ -376,7 +376,7 @@ class CancelTargetGuard(RuleComponent, IntentClassifier):
                     overrule(
                         message,
                         target,
-                        "cancel_guard",
+                        CANCEL_GUARD,
                         {"original_intent": guarded, "sense": sense},
                     )
                 continue
@@ -384,7 +384,7 @@ class CancelTargetGuard(RuleComponent, IntentClassifier):
                 overrule(
                     message,
                     target,
-                    "cancel_guard",
+                    CANCEL_GUARD,
                     {"original_intent": guarded, "object": obj},
                 )
             # whichever decided it, the reply can say what we can end instead
