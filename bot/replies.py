@@ -256,7 +256,7 @@ HANDOFF_FAILED = (
     "Sorry, I couldn't reach our team just now. Try again soon. To cancel, text "
     "'cancel my plan': I can do it myself.",
 )
-# the NLU thought of a cancel request but was not sure (bot/nlu/second_opinion.py)
+# the NLU found no clear request but saw a cancel request in it (bot/nlu/ask.py)
 DO_YOU_WANT_TO_CANCEL = (
     "Just to check: do you want to cancel your subscription?",
     "Just to check: do you want to cancel your plan? Reply 1 for yes or 2 for no.",
