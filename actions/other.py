@@ -66,10 +66,7 @@ class ActionHandleOther(Action):
             return []
         if tracker.get_slot("asked_if_cancel") and intent == "deny":
             dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
-            return [
-                SlotSet("asked_if_cancel", False),
-                SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS)),
-            ]
+            return [SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS))]
         # A cancel request may hide in what the NLU found out of scope
         # (bot/nlu/ask.py): asking costs one turn, and a real request is not
         # lost; a "yes" starts it (data/rules.yml). Someone who already said

@@ -55,9 +55,6 @@ class AskIfCancel(RuleComponent, IntentClassifier):
             "min_confidence": 0.05,
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        super().__init__({**self.get_default_config(), **config})
-
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             note = self.ask_about(message)

@@ -24,7 +24,8 @@ class RuleComponent(GraphComponent):
         return {}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.component_config = config
+        # Rasa passes a merged config; tests and scripts may pass a partial one.
+        self.component_config = {**self.get_default_config(), **config}
 
     @classmethod
     def create(
