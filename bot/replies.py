@@ -225,6 +225,8 @@ BILLING_DOWN_KEPT = (
     "Our billing system isn't answering. Your cancellation is saved and goes "
     "through when it's back; we'll text you the code. Nothing else to do.",
 )
+# Opens the receipt the retry worker puts into a web conversation later.
+DONE_LATER = "Update: our billing system is back and your cancellation went through."
 COULD_NOT_FINISH = (
     "Sorry, I couldn't complete that on our side. Please try again, or say "
     "'talk to a person' and someone will sort it out.",

@@ -5,8 +5,10 @@ run`` starts it). Every GRACIOUS_RETRY_INTERVAL_SECONDS it takes the due
 requests from ``bot.pending`` and cancels through billing with the key of
 the first attempt. What happens to each one:
 
-- cancelled: the customer is texted the confirmation if they wrote by SMS
-  (billing emails its receipt to every customer in any case);
+- cancelled: the customer is told: texted the confirmation if they wrote by
+  SMS, or given it in their conversation otherwise (bot/channels/notices.py:
+  an open widget shows it at once); billing emails its receipt to every
+  customer in any case;
 - nothing left to cancel (already ended, or not theirs): closed, no text;
 - billing still down: tried again later, waiting longer each time;
 - billing no longer honours the verification (past its grace period), or
@@ -22,6 +24,9 @@ import logging
 import signal
 import threading
 from typing import Callable, Optional
+from urllib.parse import quote
+
+import requests
 
 from bot import handoff, replies
 from bot.billing import (
@@ -125,7 +130,7 @@ def carry_out(
     store.finish(
         pending,
         "cancelled",
-        {"receipts": [dataclasses.asdict(r) for r in receipts], "text_sid": sent},
+        {"receipts": [dataclasses.asdict(r) for r in receipts], "told": sent},
     )
     return "cancelled"
 
@@ -144,8 +149,8 @@ def sms_notifier(settings: Settings) -> Notify:
     def notify(
         pending: PendingCancellation, receipts: list[CancellationReceipt]
     ) -> Optional[str]:
-        if pending.channel != "sms" or not pending.reply_to:
-            return None  # billing's confirmation email reaches them
+        if not pending.reply_to:
+            return None
         if sender is None:
             log.warning(
                 "pending cancellation %s done; no text sent: set TWILIO_ACCOUNT_SID "
@@ -155,12 +160,69 @@ def sms_notifier(settings: Settings) -> Notify:
             return None
         text = " ".join(replies.receipt_text(r, short=True) for r in receipts)
         try:
-            return sender.send(pending.reply_to, text)
+            return f"sms {sender.send(pending.reply_to, text)}"
         except SmsNotSent as error:
             log.warning(
                 "pending cancellation %s done; text failed: %s", pending.id, error
             )
             return None
+
+    return notify
+
+
+def conversation_notifier(
+    settings: Settings, timeout: tuple[float, float] = (3.0, 10.0)
+) -> Notify:
+    """Put the receipt into the customer's conversation on the Rasa server."""
+
+    def notify(
+        pending: PendingCancellation, receipts: list[CancellationReceipt]
+    ) -> Optional[str]:
+        if not settings.notice_key:
+            log.warning(
+                "pending cancellation %s done; not told in the chat: set "
+                "GRACIOUS_NOTICE_KEY (billing still emails the receipt)",
+                pending.id,
+            )
+            return None
+        text = " ".join(
+            [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)]
+        )
+        url = (
+            f"{settings.rasa_url}/webhooks/notices/conversations/"
+            f"{quote(pending.conversation_id, safe='')}"
+        )
+        try:
+            answer = requests.post(
+                url,
+                json={"text": text},
+                headers={"X-Gracious-Notice-Key": settings.notice_key},
+                timeout=timeout,
+            )
+            answer.raise_for_status()
+        except requests.RequestException as error:
+            # The cancellation stands and billing emailed it: not retried.
+            log.warning(
+                "pending cancellation %s done; not told in the chat: %s",
+                pending.id,
+                error,
+            )
+            return None
+        return "conversation"
+
+    return notify
+
+
+def notifier(settings: Settings) -> Notify:
+    """Tell the customer on the channel they asked on."""
+    by_text, in_chat = sms_notifier(settings), conversation_notifier(settings)
+
+    def notify(
+        pending: PendingCancellation, receipts: list[CancellationReceipt]
+    ) -> Optional[str]:
+        if pending.channel == "sms" and pending.reply_to:
+            return by_text(pending, receipts)
+        return in_chat(pending, receipts)
 
     return notify
 
@@ -186,7 +248,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = settings()
     store = PendingStore(config.bot_database_url)
-    notify = sms_notifier(config)
+    notify = notifier(config)
     billing = client_from_settings(config)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -102,6 +102,10 @@ class Settings:
     twilio_from_number: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     retry_interval_seconds: float = 30.0
+    # The retry worker tells web customers in their conversation
+    # (bot/channels/notices.py); without the key it cannot.
+    rasa_url: str = "http://127.0.0.1:5005"
+    notice_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -137,6 +141,8 @@ class Settings:
             twilio_from_number=(env.get("TWILIO_FROM_NUMBER") or "").strip(),
             twilio_api_url=env.get("TWILIO_API_URL") or cls.twilio_api_url,
             retry_interval_seconds=_float(env, "GRACIOUS_RETRY_INTERVAL_SECONDS", 30.0),
+            rasa_url=(env.get("GRACIOUS_RASA_URL") or cls.rasa_url).rstrip("/"),
+            notice_key=env.get("GRACIOUS_NOTICE_KEY", ""),
         )
 
 

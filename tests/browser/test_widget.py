@@ -250,6 +250,31 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
     assert widget.log_text().count("Before you go") == 1
 
 
+def test_a_cancellation_finished_after_a_billing_outage_is_shown_in_the_chat(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
+    assert "Before you go" in widget.say(customer.card_last4)
+    with widget_stack.outage.outage():
+        kept = widget.say("no thanks")
+        assert "cancellation is saved" in kept, kept
+        before = len(widget.bot_messages())
+    # nothing typed: the retry worker finishes it and the open widget shows it
+    update = widget.wait_for_answer(before)
+    assert update.startswith("Update: our billing system is back"), update
+    code = CODE.search(update)
+    assert code and widget_stack.billing.subscription(customer).cancellation_code == (
+        code.group()
+    )
+    # a reload shows it once, from the conversation's history
+    page.reload()
+    widget = Widget(page)
+    expect(widget.panel).to_be_visible()
+    expect(widget.status).to_have_text("")
+    page.wait_for_timeout(1000)
+    assert widget.log_text().count(code.group()) == 1
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_axe_finds_no_serious_accessibility_problem(
     widget_stack: Stack, new_page: Any, viewport: dict[str, int]

@@ -88,8 +88,13 @@ def test_a_no_while_billing_is_down_goes_through_when_it_is_back(
         time.sleep(2)  # the worker's first tries find billing still down
         assert not stack.billing.subscription(customer).cancel_at_period_end
     assert eventually(lambda: stack.billing.subscription(customer).cancel_at_period_end)
+    code = stack.billing.subscription(customer).cancellation_code
+    # the worker tells the customer in the conversation, without being asked
+    assert eventually(lambda: any(code in t for t in stack.bot_texts(chat.sender)))
+    [notice] = [t for t in stack.bot_texts(chat.sender) if code in t]
+    assert notice.startswith("Update: our billing system is back")
     status = chat.say("is it cancelled?")
-    assert stack.billing.subscription(customer).cancellation_code in status
+    assert code in status
 
 
 def test_cancel_from_the_middle_of_anything(stack: Stack) -> None:

@@ -17,6 +17,7 @@ class ScriptedServer:
     def __init__(self, script: Script) -> None:
         self.requests: list[dict[str, str]] = []
         self.bodies: list[bytes] = []
+        self.paths: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +30,7 @@ class ScriptedServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.bodies.append(self.rfile.read(length))
+                server.paths.append(self.path)
                 server.requests.append({k.lower(): v for k, v in self.headers.items()})
                 status, body, delay = script(len(server.requests))
                 time.sleep(delay)

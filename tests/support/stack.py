@@ -32,6 +32,7 @@ from tests.support.sms import (
 )
 
 WIDGET_SECRET = "test-widget-secret-" + "w" * 32
+NOTICE_KEY = "test-notice-key-" + "n" * 32
 
 
 @dataclass
@@ -147,6 +148,8 @@ def running_stack(
             "TWILIO_FROM_NUMBER": COMPANY_NUMBER,
             "TWILIO_API_URL": twilio.url,
             "GRACIOUS_RETRY_INTERVAL_SECONDS": "0.5",
+            "GRACIOUS_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            "GRACIOUS_NOTICE_KEY": NOTICE_KEY,
             "WIDGET_JWT_SECRET": WIDGET_SECRET,
             "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
             "GRACIOUS_DEMO_PAGE": "1",

@@ -1,0 +1,107 @@
+"""Messages the bot sends later, into a conversation the customer already had.
+
+A cancellation that billing could not take at the time is finished by the
+retry worker minutes or hours later (bot/retry_worker.py). The customer was
+told "it will go through as soon as billing is back"; this route lets the
+worker keep that promise in the chat itself. It is not a channel customers
+write to: it is registered as one (credentials.yml) because that is how a
+route gets onto the Rasa server that holds the conversations.
+
+``POST /webhooks/notices/conversations/<conversation_id>`` with the header
+``X-Gracious-Notice-Key`` (GRACIOUS_NOTICE_KEY) and ``{"text": ...}``: the
+text becomes the bot's message in the conversation's tracker, under the
+conversation's lock, and goes out at once through the channel the customer
+last wrote on, when that channel can send on its own (the widget: every open
+tab of the conversation). A widget that is closed gets it when it reconnects
+(bot/channels/widget_replay.py); the REST channel's callers read the tracker.
+Without the key set, the route refuses everything.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.channels.inbound import add_health_route
+from bot.settings import settings
+
+log = logging.getLogger(__name__)
+
+MAX_NOTICE_LENGTH = 2_000
+KEY_HEADER = "x-gracious-notice-key"
+# The customer may be mid-turn: wait for that turn, not for ever.
+LOCK_LIFETIME_SECONDS = 30
+LOCK_POLL_SECONDS = 0.1
+
+
+def _problem(message: str, status: int) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def _live_output(app: Any, channel_name: Optional[str]) -> Optional[OutputChannel]:
+    """Return the output of the channel last written on, if it can send unasked."""
+    for channel in getattr(app.ctx, "input_channels", None) or []:
+        if channel.name() == channel_name:
+            output = channel.get_output_channel()
+            if output is not None:
+                return output
+    return None
+
+
+class NoticeChannel(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "notices"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = add_health_route(Blueprint("gracious_notices", __name__))
+
+        @webhook.route("/conversations/<conversation_id>", methods=["POST"])
+        async def notice(request: Request, conversation_id: str) -> Any:
+            key = settings().notice_key
+            given = request.headers.get(KEY_HEADER, "")
+            if not key or not hmac.compare_digest(given.encode(), key.encode()):
+                return _problem("A valid X-Gracious-Notice-Key header is needed.", 403)
+            try:
+                body = request.json
+            except Exception:
+                body = None
+            text = body.get("text") if isinstance(body, dict) else None
+            if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTICE_LENGTH:
+                return _problem(
+                    f'The body must be {{"text": ...}}, 1-{MAX_NOTICE_LENGTH} '
+                    "characters.",
+                    400,
+                )
+            agent = request.app.ctx.agent
+            async with agent.lock_store.lock(
+                conversation_id,
+                lock_lifetime=LOCK_LIFETIME_SECONDS,
+                wait_time_in_seconds=LOCK_POLL_SECONDS,
+            ):
+                tracker = await agent.tracker_store.retrieve(conversation_id)
+                # A notice never starts a conversation of its own.
+                if tracker is None or not tracker.events:
+                    return _problem("No such conversation.", 404)
+                event = BotUttered(text, metadata={"gracious_notice": True})
+                tracker.update(event)
+                await agent.tracker_store.save(tracker)
+                output = _live_output(request.app, tracker.get_latest_input_channel())
+                if output is not None:
+                    await output.send_response(conversation_id, event.message())
+            log.info(
+                "notice added to %s (%s)",
+                conversation_id,
+                "sent live" if output else "kept for the next read",
+            )
+            return response.json({"sent_live": output is not None})
+
+        return webhook

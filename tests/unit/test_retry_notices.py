@@ -1,0 +1,111 @@
+"""How the retry worker tells a customer about a cancellation it finished later.
+
+The Rasa side of the notice (the route, the tracker, the widget) runs on the
+whole stack: tests/conversation/test_requests.py and tests/browser/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import pytest
+
+from bot import replies
+from bot.billing.models import CancellationReceipt, Money
+from bot.pending import PendingCancellation
+from bot.retry_worker import conversation_notifier, notifier
+from bot.settings import Settings
+from tests.support.fake_http import ScriptedServer
+
+KEY = "notice-key-" + "k" * 32
+RECEIPT = CancellationReceipt(
+    "sub_1",
+    "Premium",
+    "GR-7K2P9Q",
+    dt.date(2026, 12, 31),
+    False,
+    dt.date(2026, 12, 31),
+    Money(1500, "USD"),
+    False,
+)
+
+
+def pending(
+    channel: str = "web", conversation_id: str = "a b/c?d"
+) -> PendingCancellation:
+    return PendingCancellation(
+        idempotency_key="key-1",
+        conversation_id=conversation_id,
+        channel=channel,
+        customer_id="cus_1",
+        first_name="Ana",
+        token="",
+        token_expires_at=dt.datetime(2026, 12, 1),
+        reply_to="+15555550100" if channel == "sms" else None,
+        id=7,
+    )
+
+
+def settings_for(url: str, key: str = KEY, **more: str) -> Settings:
+    return Settings(billing_api_key="x", rasa_url=url, notice_key=key, **more)
+
+
+def test_the_receipt_goes_into_the_conversation_it_was_asked_in() -> None:
+    with ScriptedServer(lambda n: (200, b'{"sent_live": true}', 0)) as rasa:
+        told = conversation_notifier(settings_for(rasa.url))(pending(), [RECEIPT])
+    assert told == "conversation"
+    # the conversation id is one path segment, whatever it holds
+    assert rasa.paths == ["/webhooks/notices/conversations/a%20b%2Fc%3Fd"]
+    assert rasa.requests[0]["x-gracious-notice-key"] == KEY
+    text = json.loads(rasa.bodies[0])["text"]
+    assert text.startswith(replies.DONE_LATER)
+    assert "GR-7K2P9Q" in text and replies.receipt_text(RECEIPT) in text
+
+
+@pytest.mark.parametrize(
+    "status, delay", [(403, 0.0), (404, 0.0), (503, 0.0), (200, 1.0)]
+)
+def test_a_notice_that_does_not_arrive_is_logged_and_not_retried(
+    status: int, delay: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ScriptedServer(lambda n: (status, b"{}", delay)) as rasa:
+        notify = conversation_notifier(settings_for(rasa.url), timeout=(1.0, 0.3))
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            assert notify(pending(), [RECEIPT]) is None
+    assert len(rasa.requests) == 1
+    assert "not told in the chat" in caplog.text
+
+
+def test_without_a_notice_key_nothing_is_sent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with ScriptedServer(lambda n: (200, b"{}", 0)) as rasa:
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            told = conversation_notifier(settings_for(rasa.url, key=""))(
+                pending(), [RECEIPT]
+            )
+    assert told is None and rasa.requests == []
+    assert "GRACIOUS_NOTICE_KEY" in caplog.text
+
+
+def test_sms_customers_are_texted_and_others_told_in_the_chat() -> None:
+    twilio_reply = b'{"sid": "SM123"}'
+    with (
+        ScriptedServer(lambda n: (201, twilio_reply, 0)) as twilio,
+        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+    ):
+        notify = notifier(
+            settings_for(
+                rasa.url,
+                twilio_account_sid="AC1",
+                twilio_auth_token="t",
+                twilio_from_number="+15555550199",
+                twilio_api_url=twilio.url,
+            )
+        )
+        assert notify(pending("sms"), [RECEIPT]) == "sms SM123"
+        assert notify(pending("web"), [RECEIPT]) == "conversation"
+        assert notify(pending("rest"), [RECEIPT]) == "conversation"
+    assert len(twilio.requests) == 1 and len(rasa.requests) == 2
