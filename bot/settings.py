@@ -72,7 +72,7 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _widget_secret(env: Mapping[str, str], name: str) -> str:
+def _optional_secret(env: Mapping[str, str], name: str) -> str:
     secret = env.get(name) or ""
     if secret and len(secret) < 32:
         raise SettingsError(f"{name} must be at least 32 characters long")
@@ -125,7 +125,7 @@ class Settings:
             billing_retries=_int(env, "BILLING_RETRIES", 1),
             bot_database_url=env.get("BOT_DATABASE_URL") or cls.bot_database_url,
             rest_identity_key=env.get("GRACIOUS_REST_IDENTITY_KEY", ""),
-            widget_jwt_secret=_widget_secret(env, "WIDGET_JWT_SECRET"),
+            widget_jwt_secret=_optional_secret(env, "WIDGET_JWT_SECRET"),
             # A PEM in one .env line may carry its line breaks as \n.
             widget_jwt_public_key=(env.get("WIDGET_JWT_PUBLIC_KEY") or "").replace(
                 "\\n", "\n"
@@ -142,7 +142,7 @@ class Settings:
             twilio_api_url=env.get("TWILIO_API_URL") or cls.twilio_api_url,
             retry_interval_seconds=_float(env, "GRACIOUS_RETRY_INTERVAL_SECONDS", 30.0),
             rasa_url=(env.get("GRACIOUS_RASA_URL") or cls.rasa_url).rstrip("/"),
-            notice_key=env.get("GRACIOUS_NOTICE_KEY", ""),
+            notice_key=_optional_secret(env, "GRACIOUS_NOTICE_KEY"),
         )
 
 

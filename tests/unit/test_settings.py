@@ -81,3 +81,14 @@ def test_the_billing_service_refuses_to_start_without_secrets() -> None:
     )
     assert run.returncode == 2
     assert "BILLING_API_KEY is not set" in run.stderr
+
+
+def test_the_notice_key_is_optional_but_never_short_or_printed() -> None:
+    assert Settings.from_env({"BILLING_API_KEY": KEY}).notice_key == ""
+    with pytest.raises(SettingsError, match="GRACIOUS_NOTICE_KEY"):
+        Settings.from_env({"BILLING_API_KEY": KEY, "GRACIOUS_NOTICE_KEY": "short"})
+    notice_key = "n" * 32
+    config = Settings.from_env(
+        {"BILLING_API_KEY": KEY, "GRACIOUS_NOTICE_KEY": notice_key}
+    )
+    assert config.notice_key == notice_key and notice_key not in repr(config)
