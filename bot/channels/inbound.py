@@ -1,9 +1,15 @@
-"""What every channel does to a customer's message before Rasa sees it."""
+"""What the channels share.
+
+The message prepared before Rasa sees it, a health route, clear errors,
+shared-key checks and the conversation's lock.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
-from typing import Any, Optional
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -47,3 +53,31 @@ def add_health_route(webhook: Blueprint) -> Blueprint:
         return response.json({"status": "ok"})
 
     return webhook
+
+
+def problem(message: str, status: int = 400) -> response.HTTPResponse:
+    """Answer a request the route cannot take, saying why."""
+    return response.json({"error": message}, status=status)
+
+
+def has_key(request: Request, header: str, key: str) -> bool:
+    """Whether the request carries ``key`` in ``header``; never with no key set."""
+    given = request.headers.get(header, "")
+    return bool(key) and hmac.compare_digest(given.encode(), key.encode())
+
+
+# Rasa polls a held lock every second by default: too slow for a widget
+# showing "Reconnecting". A turn in progress is waited for, not for ever.
+LOCK_POLL_SECONDS = 0.1
+LOCK_LIFETIME_SECONDS = 30
+
+
+@asynccontextmanager
+async def conversation_lock(agent: Any, conversation_id: str) -> AsyncIterator[None]:
+    """Hold the lock Rasa holds while it handles a message of the conversation."""
+    async with agent.lock_store.lock(
+        conversation_id,
+        lock_lifetime=LOCK_LIFETIME_SECONDS,
+        wait_time_in_seconds=LOCK_POLL_SECONDS,
+    ):
+        yield

@@ -19,7 +19,6 @@ Without the key set, the route refuses everything.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any, Awaitable, Callable, Optional
 
@@ -28,20 +27,18 @@ from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.inbound import add_health_route
+from bot.channels.inbound import (
+    add_health_route,
+    conversation_lock,
+    has_key,
+    problem,
+)
 from bot.settings import settings
 
 log = logging.getLogger(__name__)
 
 MAX_NOTICE_LENGTH = 2_000
 KEY_HEADER = "x-gracious-notice-key"
-# The customer may be mid-turn: wait for that turn, not for ever.
-LOCK_LIFETIME_SECONDS = 30
-LOCK_POLL_SECONDS = 0.1
-
-
-def _problem(message: str, status: int) -> response.HTTPResponse:
-    return response.json({"error": message}, status=status)
 
 
 def _live_output(app: Any, channel_name: Optional[str]) -> Optional[OutputChannel]:
@@ -66,31 +63,26 @@ class NoticeChannel(InputChannel):
 
         @webhook.route("/conversations/<conversation_id>", methods=["POST"])
         async def notice(request: Request, conversation_id: str) -> Any:
-            key = settings().notice_key
-            given = request.headers.get(KEY_HEADER, "")
-            if not key or not hmac.compare_digest(given.encode(), key.encode()):
-                return _problem("A valid X-Gracious-Notice-Key header is needed.", 403)
+            if not has_key(request, KEY_HEADER, settings().notice_key):
+                return problem("A valid X-Gracious-Notice-Key header is needed.", 403)
             try:
                 body = request.json
             except Exception:
                 body = None
             text = body.get("text") if isinstance(body, dict) else None
             if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTICE_LENGTH:
-                return _problem(
+                return problem(
                     f'The body must be {{"text": ...}}, 1-{MAX_NOTICE_LENGTH} '
                     "characters.",
                     400,
                 )
             agent = request.app.ctx.agent
-            async with agent.lock_store.lock(
-                conversation_id,
-                lock_lifetime=LOCK_LIFETIME_SECONDS,
-                wait_time_in_seconds=LOCK_POLL_SECONDS,
-            ):
+            # The customer may be mid-turn: the notice comes after that turn.
+            async with conversation_lock(agent, conversation_id):
                 tracker = await agent.tracker_store.retrieve(conversation_id)
                 # A notice never starts a conversation of its own.
                 if tracker is None or not tracker.events:
-                    return _problem("No such conversation.", 404)
+                    return problem("No such conversation.", 404)
                 event = BotUttered(text, metadata={"gracious_notice": True})
                 tracker.update(event)
                 await agent.tracker_store.save(tracker)

@@ -8,7 +8,6 @@ bot asks for the email.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import (
@@ -19,15 +18,11 @@ from rasa.core.channels.channel import (
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.inbound import add_health_route, prepare
+from bot.channels.inbound import add_health_route, has_key, prepare, problem
 from bot.settings import settings
 
 MAX_SENDER_LENGTH = 128
 MAX_TEXT_LENGTH = 10_000
-
-
-def _problem(message: str, status: int = 400) -> response.HTTPResponse:
-    return response.json({"error": message}, status=status)
 
 
 class RestChannel(InputChannel):
@@ -38,9 +33,9 @@ class RestChannel(InputChannel):
     def _trusted_identity(
         self, request: Request, body: dict[str, Any]
     ) -> Optional[dict]:
-        key = settings().rest_identity_key
-        given = request.headers.get("x-gracious-identity-key", "")
-        if not key or not hmac.compare_digest(given.encode(), key.encode()):
+        if not has_key(
+            request, "x-gracious-identity-key", settings().rest_identity_key
+        ):
             return None
         metadata = body.get("metadata")
         identity = metadata.get("identity") if isinstance(metadata, dict) else None
@@ -56,18 +51,18 @@ class RestChannel(InputChannel):
             try:
                 body = request.json
             except Exception:
-                return _problem(
+                return problem(
                     'The body must be JSON: {"sender": ..., "message": ...}.'
                 )
             if not isinstance(body, dict):
-                return _problem("The body must be a JSON object.")
+                return problem("The body must be a JSON object.")
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_LENGTH:
-                return _problem(
+                return problem(
                     f"'sender' must be a string of 1-{MAX_SENDER_LENGTH} characters."
                 )
             if text is not None and not isinstance(text, str):
-                return _problem("'message' must be a string.")
+                return problem("'message' must be a string.")
             text = (text or "")[:MAX_TEXT_LENGTH]
             text, metadata = prepare(
                 text, self.name(), self._trusted_identity(request, body)

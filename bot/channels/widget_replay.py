@@ -25,12 +25,10 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import BotUttered
 
+from bot.channels.inbound import conversation_lock
+
 log = logging.getLogger(__name__)
 
-# How often to look whether a turn in progress has finished. Rasa's own
-# default is a second: too long for a widget showing "Reconnecting".
-LOCK_POLL_SECONDS = 0.1
-LOCK_LIFETIME_SECONDS = 30
 MAX_SEEN = 100_000
 
 
@@ -84,11 +82,7 @@ async def rejoin(
     """
     if agent is not None and seen is not None:
         try:
-            async with agent.lock_store.lock(
-                conversation_id,
-                lock_lifetime=LOCK_LIFETIME_SECONDS,
-                wait_time_in_seconds=LOCK_POLL_SECONDS,
-            ):
+            async with conversation_lock(agent, conversation_id):
                 await join()
                 await welcome(
                     await missed_replies(agent, conversation_id, seen, output_for)
