@@ -72,6 +72,33 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _widget_redis_url(env: Mapping[str, str]) -> str:
+    """Where several Rasa servers share their widget sockets' messages.
+
+    WIDGET_REDIS_URL when given; otherwise, when the conversations are locked
+    in Redis (several Rasa servers), that same Redis: a reply or a notice
+    emitted by one server must reach the customer's socket on another.
+    """
+    raw = (env.get("WIDGET_REDIS_URL") or "").strip()
+    if raw:
+        if not raw.startswith(("redis://", "rediss://")) or len(raw) < 9:
+            raise SettingsError(
+                "WIDGET_REDIS_URL must be a Redis URL like redis://host:6379/0"
+            )
+        return raw
+    if (env.get("LOCK_STORE_TYPE") or "").strip().lower() != "redis":
+        return ""
+    host, port, db = (
+        env.get(name) or RASA_ENVIRONMENT_DEFAULTS[name]
+        for name in (
+            "LOCK_STORE_REDIS_HOST",
+            "LOCK_STORE_REDIS_PORT",
+            "LOCK_STORE_REDIS_DB",
+        )
+    )
+    return f"redis://{host}:{port}/{db}"
+
+
 def _optional_secret(env: Mapping[str, str], name: str) -> str:
     secret = env.get(name) or ""
     if secret and len(secret) < 32:
@@ -94,6 +121,8 @@ class Settings:
     widget_jwt_public_key: str = field(default="", repr=False)
     widget_allowed_origins: tuple[str, ...] = DEFAULT_WIDGET_ORIGINS
     demo_page: bool = False
+    # Empty for one Rasa server; a Redis URL (it may hold a password) for several.
+    widget_redis_url: str = field(default="", repr=False)
     twilio_auth_token: str = field(default="", repr=False)
     twilio_public_url: str = ""
     sms_insecure_skip_signature: bool = False
@@ -132,6 +161,7 @@ class Settings:
             ),
             widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
             demo_page=_flag(env, "GRACIOUS_DEMO_PAGE"),
+            widget_redis_url=_widget_redis_url(env),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             twilio_public_url=(env.get("TWILIO_PUBLIC_URL") or "").strip(),
             sms_insecure_skip_signature=_flag(

@@ -13,10 +13,17 @@ Rasa's stock socketio channel calls ``AsyncServer.enter_room`` without
 awaiting it, which python-socketio made a coroutine in 5.10: replies then
 never reach the room (RasaHQ/rasa#13027). This channel awaits it when it is
 one, so it works on the pinned 5.9 and on current releases alike.
+
+One Rasa server keeps its sockets to itself. Several (behind a load balancer,
+sharing the tracker store and a Redis lock store) pass every emit through
+Redis (WIDGET_REDIS_URL, by default the lock store's Redis), so a reply
+reaches every tab of the conversation, whichever server each tab's socket
+landed on, and so does a notice the retry worker posted to any of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -35,7 +42,7 @@ from rasa.core.channels.socketio import (
 )
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
 from bot.channels.widget_replay import rejoin, seen_count
@@ -54,6 +61,9 @@ MAX_CUSTOMER_ID_LENGTH = 128
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 DEMO_CUSTOMER_ID = "cus_ana"
 DEMO_TOKEN_SECONDS = 15 * 60
+# The Redis pub/sub channel the Rasa servers' widget sockets share.
+SHARED_CHANNEL = "gracious-widget"
+SUBSCRIBE_WAIT_SECONDS = 5.0
 
 
 class TokenVerifier:
@@ -129,6 +139,26 @@ async def leave_conversation(sio: AsyncServer, sid: str, room: str) -> None:
     left = sio.leave_room(sid, room)
     if inspect.isawaitable(left):
         await left
+
+
+async def share_through_redis(sio: AsyncServer) -> None:
+    """Start listening to the other servers' emits before any socket connects.
+
+    python-socketio subscribes on its first request; an emit published by
+    another server before that subscription is in place would be lost.
+    """
+    manager = sio.manager
+    if not isinstance(manager, AsyncRedisManager) or sio.manager_initialized:
+        return
+    sio.manager_initialized = True
+    manager.initialize()
+    deadline = time.monotonic() + SUBSCRIBE_WAIT_SECONDS
+    while not manager.pubsub.subscribed:
+        if time.monotonic() > deadline:
+            # Replies still reach sockets on this server once Redis answers.
+            log.warning("widget: not yet subscribed to Redis %r", SHARED_CHANNEL)
+            return
+        await asyncio.sleep(0.01)
 
 
 class WidgetSocketBlueprint(SocketBlueprint):
@@ -207,10 +237,16 @@ class WidgetInput(SocketIOInput):
         config = self.config
         verifier = TokenVerifier(config.widget_jwt_secret, config.widget_jwt_public_key)
         origins = OriginPolicy(config.widget_allowed_origins)
+        shared = config.widget_redis_url
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=origins.allows,
             max_http_buffer_size=64 * 1024,
+            **(
+                {"client_manager": AsyncRedisManager(shared, channel=SHARED_CHANNEL)}
+                if shared
+                else {}
+            ),
         )
         self.sio = sio
         webhook = add_health_route(
@@ -218,6 +254,10 @@ class WidgetInput(SocketIOInput):
                 sio, self.socketio_path or SOCKET_PATH, "gracious_widget", __name__
             )
         )
+
+        @webhook.listener("after_server_start")
+        async def subscribe(app: Sanic, loop: Any) -> None:
+            await share_through_redis(sio)
 
         async def identify(sid: str, token: Any) -> None:
             customer_id = verifier.customer_id(token) if token else None

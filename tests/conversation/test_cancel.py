@@ -9,14 +9,6 @@ from tests.support.stack import Stack
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 
 
-def offers(stack: Stack, customer) -> list:
-    return stack.billing.sql(
-        "SELECT o.kind, o.status FROM retention_offers o JOIN subscriptions s "
-        "ON s.id = o.subscription_id WHERE s.customer_id = :c",
-        c=customer.id,
-    )
-
-
 def test_with_channel_identity_it_takes_three_turns(stack: Stack) -> None:
     customer = stack.billing.new_customer("premium-monthly")
     chat = stack.chat(customer_id=customer.id)
@@ -41,7 +33,7 @@ def test_with_channel_identity_it_takes_three_turns(stack: Stack) -> None:
     assert "15.00 USD renewal is off" in done and "Changed your mind" in done
     row = stack.billing.subscription(customer)
     assert row.cancel_at_period_end and row.cancellation_code == code.group()
-    assert offers(stack, customer) == [("discount", "declined")]
+    assert stack.billing.offers(customer) == [("discount", "declined")]
     [mail] = stack.billing.sql(
         "SELECT body FROM outbox WHERE customer_id = :c", c=customer.id
     )
@@ -66,7 +58,7 @@ def test_no_offers_up_front_means_none_and_two_turns(stack: Stack) -> None:
     done = chat.say(customer.card_last4)
     assert CODE.search(done) and "Before you go" not in done
     assert chat.turns == 2
-    assert offers(stack, customer) == []
+    assert stack.billing.offers(customer) == []
 
 
 def test_everything_in_the_first_message_takes_one_turn(stack: Stack) -> None:
@@ -99,7 +91,7 @@ def test_accepting_the_offer_keeps_the_subscription(stack: Stack) -> None:
     row = stack.billing.subscription(customer)
     assert row.status == "active" and not row.cancel_at_period_end
     assert row.discount_percent == 50
-    assert offers(stack, customer) == [("discount", "accepted")]
+    assert stack.billing.offers(customer) == [("discount", "accepted")]
 
 
 def test_the_offer_fits_the_reason_given(stack: Stack) -> None:
@@ -117,7 +109,7 @@ def test_anything_but_a_clear_yes_cancels_in_the_same_turn(stack: Stack) -> None
         chat.say("cancel my plan")
         chat.say(customer.card_last4)
         assert CODE.search(chat.say(answer)), answer
-        assert offers(stack, customer) == [("discount", "declined")]
+        assert stack.billing.offers(customer) == [("discount", "declined")]
 
 
 def test_never_a_second_offer_in_a_conversation(stack: Stack) -> None:
@@ -129,7 +121,7 @@ def test_never_a_second_offer_in_a_conversation(stack: Stack) -> None:
     assert "Welcome back" in chat.say("I changed my mind")
     again = chat.say("actually, cancel my subscription")
     assert CODE.search(again) and "Before you go" not in again
-    assert len(offers(stack, customer)) == 1
+    assert len(stack.billing.offers(customer)) == 1
 
 
 def test_a_customer_who_had_an_offer_recently_gets_none(stack: Stack) -> None:

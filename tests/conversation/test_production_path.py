@@ -1,24 +1,31 @@
-"""The production path: PostgreSQL for every store and Redis as the lock store.
+"""The production path: PostgreSQL for every store, Redis, two Rasa servers.
 
 The same bot and the same code, only other settings: billing, the tracker
-store and the bot's own tables on PostgreSQL, conversations locked in Redis
-as several Rasa servers need. Runs where both are reachable (CI: the
-machine's local servers); skipped, saying so, elsewhere.
+store and the bot's own tables on PostgreSQL, conversations locked in Redis,
+and two Rasa servers sharing them, as behind a load balancer that sends each
+request wherever it likes. Runs where both are reachable (CI: the machine's
+local servers); skipped, saying so, elsewhere.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Iterator
 
 import pytest
+import requests
+import socketio
 from sqlalchemy import create_engine, text
 
 from tests.support.billing import postgres_database
-from tests.support.stack import Stack, running_stack
+from tests.support.chat import Chat
+from tests.support.stack import NOTICE_KEY, Stack, running_stack
 
 POSTGRES_URL = os.environ.get("GRACIOUS_TEST_POSTGRES_URL", "")
 
@@ -49,6 +56,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
             billing_db,
             (tracker_db, bot_db),
             lock_store="redis",
+            rasa_servers=2,
         ) as stack:
             yield stack, tracker_db
 
@@ -77,3 +85,125 @@ def test_a_cancellation_on_postgres_and_redis(production: tuple[Stack, str]) -> 
     engine.dispose()
     assert sum('"event": "user"' in e for e in events) == 4
     assert not any("4000 0566" in e or "4000056655665556" in e for e in events)
+
+
+def tracker_events(tracker_db: str, sender: str) -> list[dict]:
+    engine = create_engine(tracker_db, future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
+            {"s": sender},
+        ).scalars()
+        events = [json.loads(row) for row in rows]
+    engine.dispose()
+    return events
+
+
+def test_one_conversation_goes_on_whichever_server_takes_each_turn(
+    production: tuple[Stack, str],
+) -> None:
+    stack, _ = production
+    first, second = stack.rasa_urls
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    asked = chat.say("I want to cancel my subscription")
+    assert "last 4 digits" in asked
+    chat.rasa_url = second
+    offer = chat.say(customer.card_last4)
+    assert "Would you like that?" in offer, offer
+    chat.rasa_url = first
+    done = chat.say("no thanks")
+    assert re.search(r"GR-[2-9A-HJ-NP-Z]{6}", done), done
+    assert stack.billing.subscription(customer).cancel_at_period_end
+    assert stack.billing.offers(customer) == [("discount", "declined")]
+
+
+def test_turns_sent_to_both_servers_at_once_are_taken_one_after_the_other(
+    production: tuple[Stack, str],
+) -> None:
+    stack, tracker_db = production
+    first, second = stack.rasa_urls
+    sender = stack.chat().sender
+    messages = ["hello", "are you a bot?"]
+    with ThreadPoolExecutor(2) as pool:
+        turns = [
+            pool.submit(Chat(first, sender=sender).say, messages[0]),
+            pool.submit(Chat(second, sender=sender).say, messages[1]),
+        ]
+        answers = [turn.result() for turn in turns]
+    assert all(answers), answers
+
+    events = tracker_events(tracker_db, sender)
+    kinds = [e["event"] for e in events if e["event"] in ("user", "bot")]
+    # With a lock per server both turns would read the same tracker and one
+    # would overwrite the other; with Redis the second waits for the first.
+    assert sorted(e["text"] for e in events if e["event"] == "user") == sorted(messages)
+    assert kinds[0] == "user" and kinds.count("user") == 2
+    second_user = kinds.index("user", 1)
+    assert "bot" in kinds[1:second_user] and "bot" in kinds[second_user:], kinds
+
+
+class WidgetTab:
+    """One browser tab's socket, opened on one Rasa server like the widget's."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue[dict] = asyncio.Queue()
+        self.session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.client.on("bot_uttered", self.replies.put_nowait)
+        self.client.on("session_confirm", self._confirmed)
+
+    def _confirmed(self, session_id: str) -> None:
+        if not self.session.done():
+            self.session.set_result(session_id)
+
+    async def open(self, session_id: str = "") -> str:
+        await self.client.connect(
+            self.server,
+            socketio_path="/webhooks/widget/socket.io",
+            transports=["websocket"],
+            headers={"Origin": self.server},
+            wait_timeout=10,
+        )
+        request = {"session_id": session_id, "bot_seen": 0} if session_id else {}
+        await self.client.emit("session_request", request)
+        return await asyncio.wait_for(self.session, 10)
+
+    async def say(self, message: str) -> None:
+        await self.client.emit("user_uttered", {"message": message})
+
+    async def next_text(self) -> str:
+        while True:
+            packet = await asyncio.wait_for(self.replies.get(), 30)
+            if packet.get("text"):
+                return packet["text"]
+
+
+async def test_widget_tabs_on_different_servers_hear_every_reply_and_notice(
+    production: tuple[Stack, str],
+) -> None:
+    stack, _ = production
+    first, second = stack.rasa_urls
+    here, there = WidgetTab(first), WidgetTab(second)
+    try:
+        conversation = await here.open()
+        assert await there.open(conversation) == conversation
+        await here.say("hello")
+        greeting = await here.next_text()
+        assert await there.next_text() == greeting
+
+        # The retry worker reaches whichever server the balancer picks.
+        notice = await asyncio.to_thread(
+            requests.post,
+            f"{second}/webhooks/notices/conversations/{conversation}",
+            json={"text": "Update: a note from the team."},
+            headers={"X-Gracious-Notice-Key": NOTICE_KEY},
+            timeout=10,
+        )
+        assert notice.status_code == 200, notice.text
+        assert await here.next_text() == "Update: a note from the team."
+        assert await there.next_text() == "Update: a note from the team."
+    finally:
+        await here.client.disconnect()
+        await there.client.disconnect()

@@ -97,6 +97,14 @@ class BillingService:
         )
         return row
 
+    def offers(self, customer: DemoCustomer) -> list[Any]:
+        """Return (kind, status) of every retention offer made to ``customer``."""
+        return self.sql(
+            "SELECT o.kind, o.status FROM retention_offers o JOIN subscriptions s "
+            "ON s.id = o.subscription_id WHERE s.customer_id = :c",
+            c=customer.id,
+        )
+
     def sql(self, statement: str, **params: Any) -> list[Any]:
         with self.engine.begin() as connection:
             result = connection.execute(text(statement), params)

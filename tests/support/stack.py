@@ -47,6 +47,8 @@ class Stack:
     tracker_db: Path
     bot_db: Path
     logs: Path
+    # Every Rasa server of the stack, rasa_url first (several share the stores).
+    rasa_urls: tuple[str, ...] = ()
 
     @property
     def demo_url(self) -> str:
@@ -114,12 +116,15 @@ def running_stack(
     billing_database: str = "",
     bot_databases: tuple[str, str] = ("", ""),
     lock_store: str = "in_memory",
+    rasa_servers: int = 1,
 ) -> Iterator[Stack]:
     """Start the three processes with every channel configured; stop them after.
 
     SQLite files in ``work`` unless other database URLs are given (billing;
     tracker store and the bot's own tables); ``lock_store="redis"`` uses the
-    local Redis, as several Rasa servers would.
+    local Redis, as several Rasa servers would, and ``rasa_servers`` starts
+    that many on the same stores (the retry worker and the browsers' proxy
+    reach the first).
     """
     if not MODEL.exists():
         raise RuntimeError(f"No trained model at {MODEL}: `./gracious test` trains it.")
@@ -128,7 +133,10 @@ def running_stack(
     )
     tracker_url, bot_url = bot_databases
     outage = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port = free_port()
+    rasa_ports = [free_port() for _ in range(rasa_servers)]
+    rasa_port = rasa_ports[0]
+    rasa_urls = tuple(f"http://127.0.0.1:{port}" for port in rasa_ports)
     proxy = CuttableProxy(rasa_port)
     twilio = ScriptedServer(twilio_messages_api).__enter__()
     env = rasa_environment(
@@ -151,7 +159,7 @@ def running_stack(
             "GRACIOUS_RASA_URL": f"http://127.0.0.1:{rasa_port}",
             "GRACIOUS_NOTICE_KEY": NOTICE_KEY,
             "WIDGET_JWT_SECRET": WIDGET_SECRET,
-            "WIDGET_ALLOWED_ORIGINS": f"{proxy.url},http://127.0.0.1:{rasa_port}",
+            "WIDGET_ALLOWED_ORIGINS": ",".join([proxy.url, *rasa_urls]),
             "GRACIOUS_DEMO_PAGE": "1",
         }
     )
@@ -159,16 +167,20 @@ def running_stack(
     try:
         started.append(start_actions(env, work, actions_port))
         started.append(start_retry_worker(env, work))
-        started.append(start_rasa(env, work, rasa_port))
+        for number, port in enumerate(rasa_ports):
+            logs = work / f"rasa-{number + 1}" if number else work
+            logs.mkdir(exist_ok=True)
+            started.append(start_rasa(env, logs, port))
         yield Stack(
             billing,
             outage,
             proxy,
             twilio,
-            f"http://127.0.0.1:{rasa_port}",
+            rasa_urls[0],
             work / "tracker.sqlite3",
             work / "bot.sqlite3",
             work,
+            rasa_urls,
         )
     finally:
         for process in reversed(started):

@@ -92,3 +92,27 @@ def test_the_notice_key_is_optional_but_never_short_or_printed() -> None:
         {"BILLING_API_KEY": KEY, "GRACIOUS_NOTICE_KEY": notice_key}
     )
     assert config.notice_key == notice_key and notice_key not in repr(config)
+
+
+def test_several_servers_share_widget_sockets_through_the_lock_stores_redis() -> None:
+    def url(**env: str) -> str:
+        return Settings.from_env({"BILLING_API_KEY": KEY, **env}).widget_redis_url
+
+    assert url() == "" and url(LOCK_STORE_TYPE="in_memory") == ""
+    assert url(LOCK_STORE_TYPE="redis") == "redis://127.0.0.1:6379/1"
+    assert (
+        url(
+            LOCK_STORE_TYPE="redis",
+            LOCK_STORE_REDIS_HOST="redis.internal",
+            LOCK_STORE_REDIS_PORT="6380",
+            LOCK_STORE_REDIS_DB="3",
+        )
+        == "redis://redis.internal:6380/3"
+    )
+    secret = "rediss://:hunter2-password@cache.internal:6380/0"
+    assert url(WIDGET_REDIS_URL=secret) == secret
+    env = {"BILLING_API_KEY": KEY, "WIDGET_REDIS_URL": secret}
+    assert "hunter2" not in repr(Settings.from_env(env))
+    for bad in ["localhost:6379", "http://cache:6379", "redis://"]:
+        with pytest.raises(SettingsError, match="WIDGET_REDIS_URL"):
+            url(WIDGET_REDIS_URL=bad)

@@ -11,10 +11,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from socketio import AsyncRedisManager
 
 from bot.channels.widget import (
+    SHARED_CHANNEL,
     OriginPolicy,
     TokenVerifier,
+    WidgetInput,
     demo_page,
     join_conversation,
     mint_token,
@@ -226,3 +229,22 @@ def test_only_the_logged_in_demo_page_fetches_a_login() -> None:
     assert 'data-token-url="demo/token"' in ana
     assert "data-token-url" not in anonymous
     assert "{{" not in anonymous and "{{" not in ana
+
+
+async def _ignore(message: Any) -> None:
+    return None
+
+
+def test_one_server_keeps_its_sockets_and_several_share_them_through_redis() -> None:
+    alone = WidgetInput(config=Settings(billing_api_key=KEY))
+    alone.blueprint(_ignore)
+    assert not isinstance(alone.sio.manager, AsyncRedisManager)
+
+    shared = WidgetInput(
+        config=Settings(billing_api_key=KEY, widget_redis_url="redis://cache:6379/2")
+    )
+    shared.blueprint(_ignore)
+    assert isinstance(shared.sio.manager, AsyncRedisManager)
+    # Every server must publish and listen on the same channel.
+    assert shared.sio.manager.channel == SHARED_CHANNEL
+    assert shared.sio.manager.redis_url == "redis://cache:6379/2"
