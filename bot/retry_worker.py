@@ -6,9 +6,10 @@ requests from ``bot.pending`` and cancels through billing with the key of
 the first attempt. What happens to each one:
 
 - cancelled: the customer is told: texted the confirmation if they wrote by
-  SMS, or given it in their conversation otherwise (bot/channels/notices.py:
-  an open widget shows it at once); billing emails its receipt to every
-  customer in any case;
+  SMS (and the text written into that conversation's transcript), or given
+  it in their conversation otherwise (bot/channels/notices.py: an open
+  widget shows it at once); billing emails its receipt to every customer in
+  any case;
 - nothing left to cancel (already ended, or not theirs): closed, no text;
 - billing still down: tried again later, waiting longer each time;
 - billing no longer honours the verification (past its grace period), or
@@ -41,6 +42,7 @@ from bot.billing import (
     VerificationExpired,
 )
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
+from bot.channels.sms_text import to_gsm7
 from bot.flow import cancellable
 from bot.pending import PendingCancellation, PendingStore
 from bot.settings import Settings
@@ -135,8 +137,43 @@ def carry_out(
     return "cancelled"
 
 
-def sms_notifier(settings: Settings) -> Notify:
-    """Text the receipt to SMS customers, if outbound texting is configured."""
+def post_notice(
+    settings: Settings,
+    pending: PendingCancellation,
+    body: dict[str, str],
+    timeout: tuple[float, float],
+) -> bool:
+    """Add a message to the customer's conversation on the Rasa server."""
+    url = (
+        f"{settings.rasa_url}/webhooks/notices/conversations/"
+        f"{quote(pending.conversation_id, safe='')}"
+    )
+    try:
+        answer = requests.post(
+            url,
+            # One notice per saved cancellation, however often it is posted.
+            json={**body, "notice_id": f"pending-cancellation-{pending.id}"},
+            headers={"X-Gracious-Notice-Key": settings.notice_key},
+            timeout=timeout,
+        )
+        answer.raise_for_status()
+    except requests.RequestException as error:
+        # The cancellation stands and billing emailed it: not retried.
+        log.warning(
+            "pending cancellation %s done; not told in the chat: %s", pending.id, error
+        )
+        return False
+    return True
+
+
+def sms_notifier(
+    settings: Settings, timeout: tuple[float, float] = (3.0, 10.0)
+) -> Notify:
+    """Text the receipt to SMS customers, if outbound texting is configured.
+
+    The text sent is also written into the SMS conversation (when the notice
+    key is set), so its transcript shows what the customer was told.
+    """
     sender = None
     if settings.twilio_account_sid and settings.twilio_from_number:
         sender = TwilioSender(
@@ -160,12 +197,16 @@ def sms_notifier(settings: Settings) -> Notify:
             return None
         text = " ".join(replies.receipt_text(r, short=True) for r in receipts)
         try:
-            return f"sms {sender.send(pending.reply_to, text)}"
+            sid = sender.send(pending.reply_to, text)
         except SmsNotSent as error:
             log.warning(
                 "pending cancellation %s done; text failed: %s", pending.id, error
             )
             return None
+        if settings.notice_key:
+            sent = {"text": to_gsm7(text), "sent_by": "sms"}
+            post_notice(settings, pending, sent, timeout)
+        return f"sms {sid}"
 
     return notify
 
@@ -188,25 +229,7 @@ def conversation_notifier(
         text = " ".join(
             [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)]
         )
-        url = (
-            f"{settings.rasa_url}/webhooks/notices/conversations/"
-            f"{quote(pending.conversation_id, safe='')}"
-        )
-        try:
-            answer = requests.post(
-                url,
-                json={"text": text},
-                headers={"X-Gracious-Notice-Key": settings.notice_key},
-                timeout=timeout,
-            )
-            answer.raise_for_status()
-        except requests.RequestException as error:
-            # The cancellation stands and billing emailed it: not retried.
-            log.warning(
-                "pending cancellation %s done; not told in the chat: %s",
-                pending.id,
-                error,
-            )
+        if not post_notice(settings, pending, {"text": text}, timeout):
             return None
         return "conversation"
 

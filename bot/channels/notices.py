@@ -15,12 +15,20 @@ last wrote on, when that channel can send on its own (the widget: every open
 tab of the conversation). A widget that is closed gets it when it reconnects
 (bot/channels/widget_replay.py); the REST channel's callers read the tracker.
 Without the key set, the route refuses everything.
+
+A ``"notice_id"`` makes the call idempotent: a notice whose id the
+conversation already holds is not added or sent again (a worker that died
+after posting and before writing it down posts again).
+
+``{"text": ..., "sent_by": "sms"}`` only records a text the worker already
+sent itself (Twilio's Messages API): the SMS conversation's transcript then
+shows what the customer was told, and nothing is sent twice.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Union
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered
@@ -39,6 +47,34 @@ log = logging.getLogger(__name__)
 
 MAX_NOTICE_LENGTH = 2_000
 KEY_HEADER = "x-gracious-notice-key"
+# Channels the worker texts on itself; the route only records those notices.
+SENT_ELSEWHERE = ("sms",)
+MAX_NOTICE_ID_LENGTH = 100
+
+
+def read_notice(body: Any) -> Union[tuple[str, Optional[str], Optional[str]], str]:
+    """Return the notice's (text, sent_by, notice_id), or what is wrong with it."""
+    body = body if isinstance(body, dict) else {}
+    text, sent_by, notice_id = (body.get(k) for k in ("text", "sent_by", "notice_id"))
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTICE_LENGTH:
+        return f'The body must be {{"text": ...}}, 1-{MAX_NOTICE_LENGTH} characters.'
+    if sent_by is not None and sent_by not in SENT_ELSEWHERE:
+        return f'"sent_by" may only be one of {", ".join(SENT_ELSEWHERE)}.'
+    if notice_id is not None and not (
+        isinstance(notice_id, str) and 0 < len(notice_id) <= MAX_NOTICE_ID_LENGTH
+    ):
+        return f'"notice_id" must be a string of 1-{MAX_NOTICE_ID_LENGTH} characters.'
+    return text, sent_by, notice_id
+
+
+async def _already_told(agent: Any, conversation_id: str, notice_id: str) -> bool:
+    # Every session of the conversation: a repeat may come after a new one began.
+    tracker = await agent.tracker_store.retrieve_full_tracker(conversation_id)
+    return tracker is not None and any(
+        isinstance(event, BotUttered)
+        and (event.metadata or {}).get("notice_id") == notice_id
+        for event in tracker.events
+    )
 
 
 def _live_output(app: Any, channel_name: Optional[str]) -> Optional[OutputChannel]:
@@ -61,7 +97,10 @@ class NoticeChannel(InputChannel):
     ) -> Blueprint:
         webhook = add_health_route(Blueprint("gracious_notices", __name__))
 
-        @webhook.route("/conversations/<conversation_id>", methods=["POST"])
+        # unquote: an SMS conversation's id is a phone number, "+" sent as %2B.
+        @webhook.route(
+            "/conversations/<conversation_id>", methods=["POST"], unquote=True
+        )
         async def notice(request: Request, conversation_id: str) -> Any:
             if not has_key(request, KEY_HEADER, settings().notice_key):
                 return problem("A valid X-Gracious-Notice-Key header is needed.", 403)
@@ -69,13 +108,10 @@ class NoticeChannel(InputChannel):
                 body = request.json
             except Exception:
                 body = None
-            text = body.get("text") if isinstance(body, dict) else None
-            if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTICE_LENGTH:
-                return problem(
-                    f'The body must be {{"text": ...}}, 1-{MAX_NOTICE_LENGTH} '
-                    "characters.",
-                    400,
-                )
+            notice = read_notice(body)
+            if isinstance(notice, str):
+                return problem(notice, 400)
+            text, sent_by, notice_id = notice
             agent = request.app.ctx.agent
             # The customer may be mid-turn: the notice comes after that turn.
             async with conversation_lock(agent, conversation_id):
@@ -83,16 +119,27 @@ class NoticeChannel(InputChannel):
                 # A notice never starts a conversation of its own.
                 if tracker is None or not tracker.events:
                     return problem("No such conversation.", 404)
-                event = BotUttered(text, metadata={"gracious_notice": True})
+                if notice_id and await _already_told(agent, conversation_id, notice_id):
+                    log.info("notice %s already in %s", notice_id, conversation_id)
+                    return response.json({"sent_live": False, "already_told": True})
+                metadata = {
+                    "gracious_notice": True,
+                    "sent_by": sent_by or "bot",
+                    "notice_id": notice_id,
+                }
+                event = BotUttered(text, metadata=metadata)
                 tracker.update(event)
                 await agent.tracker_store.save(tracker)
-                output = _live_output(request.app, tracker.get_latest_input_channel())
+                output = None
+                if sent_by is None:
+                    channel = tracker.get_latest_input_channel()
+                    output = _live_output(request.app, channel)
                 if output is not None:
                     await output.send_response(conversation_id, event.message())
             log.info(
                 "notice added to %s (%s)",
                 conversation_id,
-                "sent live" if output else "kept for the next read",
+                "sent live" if output else f"recorded ({sent_by or 'no live channel'})",
             )
             return response.json({"sent_live": output is not None})
 

@@ -6,6 +6,8 @@ exists, and only text; the customer's conversation goes on as before.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import requests
 
 from tests.support.stack import NOTICE_KEY, Stack
@@ -50,7 +52,45 @@ def test_bad_bodies_and_unknown_conversations_get_a_clear_answer(
     for body in [{}, {"text": ""}, {"text": 5}, ["text"], {"text": "x" * 2001}]:
         answer = post(stack, chat.sender, body)
         assert answer.status_code == 400 and '{"text": ...}' in answer.json()["error"]
+    for body, named in [
+        ({"text": "hi", "sent_by": "pigeon"}, '"sent_by"'),
+        ({"text": "hi", "notice_id": 7}, '"notice_id"'),
+        ({"text": "hi", "notice_id": "n" * 101}, '"notice_id"'),
+    ]:
+        answer = post(stack, chat.sender, body)
+        assert answer.status_code == 400 and named in answer.json()["error"]
     assert stack.bot_texts(chat.sender) == before
     answer = post(stack, "no-such-conversation-" + chat.sender, {"text": "hi"})
     assert answer.status_code == 404
     assert stack.bot_texts("no-such-conversation-" + chat.sender) == []
+
+
+def test_a_notice_posted_twice_is_in_the_conversation_once(stack: Stack) -> None:
+    chat = stack.chat()
+    chat.say("hello")
+    body = {"text": "Your cancellation went through.", "notice_id": "pending-1"}
+    assert post(stack, chat.sender, body).json() == {"sent_live": False}
+    again = post(stack, chat.sender, body)
+    assert again.status_code == 200
+    assert again.json() == {"sent_live": False, "already_told": True}
+    other = {"text": "Your cancellation went through.", "notice_id": "pending-2"}
+    assert post(stack, chat.sender, other).status_code == 200
+    assert stack.bot_texts(chat.sender).count("Your cancellation went through.") == 2
+
+
+def test_a_text_already_sent_is_only_recorded(stack: Stack) -> None:
+    chat = stack.chat()
+    chat.say("hello")
+    body = {"text": "Done. Premium is cancelled.", "sent_by": "sms"}
+    answer = post(stack, chat.sender, body)
+    assert answer.status_code == 200 and answer.json() == {"sent_live": False}
+    assert stack.bot_texts(chat.sender)[-1] == "Done. Premium is cancelled."
+
+
+def test_a_conversation_id_with_reserved_characters_is_found(stack: Stack) -> None:
+    chat = stack.chat()
+    chat.sender = "+1555 a/b?c%d-" + chat.sender
+    chat.say("hello")
+    answer = post(stack, quote(chat.sender, safe=""), {"text": "Found you."})
+    assert answer.status_code == 200, answer.text
+    assert stack.bot_texts(chat.sender)[-1] == "Found you."

@@ -183,6 +183,10 @@ def test_a_cancellation_saved_during_an_outage_is_texted_when_done(
     code = stack.billing.subscription(customer).cancellation_code
     assert code and code in later["Body"] and later["From"] == COMPANY_NUMBER
     assert_fits_sms([later["Body"]])
+    # The conversation's transcript shows the text the customer got, once.
+    eventually(lambda: later["Body"] in stack.bot_texts(customer.phone))
+    assert stack.bot_texts(customer.phone).count(later["Body"]) == 1
+    assert len(_texts_to(stack, customer.phone)) == 1
 
 
 def _texts_to(stack: Stack, number: str) -> list[dict[str, str]]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from urllib.parse import parse_qs
 
 import pytest
 
 from bot import replies
 from bot.billing.models import CancellationReceipt, Money
+from bot.channels.sms_text import to_gsm7
 from bot.pending import PendingCancellation
 from bot.retry_worker import conversation_notifier, notifier
 from bot.settings import Settings
@@ -52,6 +54,16 @@ def settings_for(url: str, key: str = KEY, **more: str) -> Settings:
     return Settings(billing_api_key="x", rasa_url=url, notice_key=key, **more)
 
 
+def texting(rasa_url: str, twilio_url: str) -> Settings:
+    return settings_for(
+        rasa_url,
+        twilio_account_sid="AC1",
+        twilio_auth_token="t",
+        twilio_from_number="+15555550199",
+        twilio_api_url=twilio_url,
+    )
+
+
 def test_the_receipt_goes_into_the_conversation_it_was_asked_in() -> None:
     with ScriptedServer(lambda n: (200, b'{"sent_live": true}', 0)) as rasa:
         told = conversation_notifier(settings_for(rasa.url))(pending(), [RECEIPT])
@@ -59,7 +71,10 @@ def test_the_receipt_goes_into_the_conversation_it_was_asked_in() -> None:
     # the conversation id is one path segment, whatever it holds
     assert rasa.paths == ["/webhooks/notices/conversations/a%20b%2Fc%3Fd"]
     assert rasa.requests[0]["x-gracious-notice-key"] == KEY
-    text = json.loads(rasa.bodies[0])["text"]
+    body = json.loads(rasa.bodies[0])
+    # one notice per saved cancellation, however often it is posted
+    assert body["notice_id"] == "pending-cancellation-7"
+    text = body["text"]
     assert text.startswith(replies.DONE_LATER)
     assert "GR-7K2P9Q" in text and replies.receipt_text(RECEIPT) in text
 
@@ -96,16 +111,31 @@ def test_sms_customers_are_texted_and_others_told_in_the_chat() -> None:
         ScriptedServer(lambda n: (201, twilio_reply, 0)) as twilio,
         ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
     ):
-        notify = notifier(
-            settings_for(
-                rasa.url,
-                twilio_account_sid="AC1",
-                twilio_auth_token="t",
-                twilio_from_number="+15555550199",
-                twilio_api_url=twilio.url,
-            )
-        )
-        assert notify(pending("sms"), [RECEIPT]) == "sms SM123"
+        notify = notifier(texting(rasa.url, twilio.url))
+        assert notify(pending("sms", "+15555550100"), [RECEIPT]) == "sms SM123"
         assert notify(pending("web"), [RECEIPT]) == "conversation"
         assert notify(pending("rest"), [RECEIPT]) == "conversation"
-    assert len(twilio.requests) == 1 and len(rasa.requests) == 2
+    assert len(twilio.requests) == 1 and len(rasa.requests) == 3
+    # The text is written into the SMS conversation as sent, not sent again.
+    assert rasa.paths[0] == "/webhooks/notices/conversations/%2B15555550100"
+    short = replies.receipt_text(RECEIPT, short=True)
+    assert json.loads(rasa.bodies[0]) == {
+        "text": short,
+        "sent_by": "sms",
+        "notice_id": "pending-cancellation-7",
+    }
+    assert parse_qs(twilio.bodies[0].decode())["Body"] == [to_gsm7(short)]
+
+
+def test_a_text_that_twilio_refused_is_not_written_into_the_conversation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        ScriptedServer(lambda n: (400, b'{"message": "bad number"}', 0)) as twilio,
+        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+    ):
+        notify = notifier(texting(rasa.url, twilio.url))
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            assert notify(pending("sms"), [RECEIPT]) is None
+    assert len(twilio.requests) == 1 and rasa.requests == []
+    assert "text failed" in caplog.text
