@@ -23,7 +23,6 @@ landed on, and so does a notice the retry worker posted to any of them.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import re
@@ -42,10 +41,15 @@ from rasa.core.channels.socketio import (
 )
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
 from bot.channels.widget_replay import rejoin, seen_count
+from bot.channels.widget_shared import (
+    SHARED_CHANNEL,
+    SharedSockets,
+    share_through_redis,
+)
 from bot.settings import Settings, SettingsError, settings
 
 log = logging.getLogger(__name__)
@@ -61,9 +65,6 @@ MAX_CUSTOMER_ID_LENGTH = 128
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 DEMO_CUSTOMER_ID = "cus_ana"
 DEMO_TOKEN_SECONDS = 15 * 60
-# The Redis pub/sub channel the Rasa servers' widget sockets share.
-SHARED_CHANNEL = "gracious-widget"
-SUBSCRIBE_WAIT_SECONDS = 5.0
 
 
 class TokenVerifier:
@@ -139,26 +140,6 @@ async def leave_conversation(sio: AsyncServer, sid: str, room: str) -> None:
     left = sio.leave_room(sid, room)
     if inspect.isawaitable(left):
         await left
-
-
-async def share_through_redis(sio: AsyncServer) -> None:
-    """Start listening to the other servers' emits before any socket connects.
-
-    python-socketio subscribes on its first request; an emit published by
-    another server before that subscription is in place would be lost.
-    """
-    manager = sio.manager
-    if not isinstance(manager, AsyncRedisManager) or sio.manager_initialized:
-        return
-    sio.manager_initialized = True
-    manager.initialize()
-    deadline = time.monotonic() + SUBSCRIBE_WAIT_SECONDS
-    while not manager.pubsub.subscribed:
-        if time.monotonic() > deadline:
-            # Replies still reach sockets on this server once Redis answers.
-            log.warning("widget: not yet subscribed to Redis %r", SHARED_CHANNEL)
-            return
-        await asyncio.sleep(0.01)
 
 
 class WidgetSocketBlueprint(SocketBlueprint):
@@ -243,7 +224,7 @@ class WidgetInput(SocketIOInput):
             cors_allowed_origins=origins.allows,
             max_http_buffer_size=64 * 1024,
             **(
-                {"client_manager": AsyncRedisManager(shared, channel=SHARED_CHANNEL)}
+                {"client_manager": SharedSockets(shared, channel=SHARED_CHANNEL)}
                 if shared
                 else {}
             ),

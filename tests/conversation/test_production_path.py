@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Iterator
@@ -25,18 +24,10 @@ from sqlalchemy import create_engine, text
 
 from tests.support.billing import postgres_database
 from tests.support.chat import Chat
+from tests.support.services import redis_reachable
 from tests.support.stack import NOTICE_KEY, Stack, running_stack
 
 POSTGRES_URL = os.environ.get("GRACIOUS_TEST_POSTGRES_URL", "")
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as probe:
-            probe.sendall(b"PING\r\n")
-            return probe.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 pytestmark = pytest.mark.skipif(

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from socketio import AsyncRedisManager
 
 from bot.channels.widget import (
-    SHARED_CHANNEL,
     OriginPolicy,
     TokenVerifier,
     WidgetInput,
@@ -22,6 +21,7 @@ from bot.channels.widget import (
     join_conversation,
     mint_token,
 )
+from bot.channels.widget_shared import SHARED_CHANNEL
 from bot.settings import DEFAULT_WIDGET_ORIGINS, Settings, SettingsError
 
 SECRET = "widget-secret-" + "w" * 32
