@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, is_sms
-from bot import replies
-from bot.notes import ASK_IF_CANCEL, FOREIGN_CANCEL_OBJECT
+from bot import phrases, replies
+from bot.notes import ASK_IF_CANCEL, DETAILS_ONLY, FOREIGN_CANCEL_OBJECT
 
 MAX_UNSURE_REQUEST = 500
 # VOICE.md: never the same question a third time in the same words
@@ -60,6 +60,11 @@ class ActionHandleOther(Action):
                 SlotSet("pending_retry", False),
                 FollowupAction("action_carry_out_request"),
             ]
+        # only an email or card digits, unasked (bot/nlu/answers.py): the
+        # slots keep them for the request that comes next
+        if message.get(DETAILS_ONLY):
+            dispatcher.utter_message(text=replies.pick(replies.DETAILS_KEPT, sms))
+            return []
         # set by the NLU's guard (bot/nlu/guard.py): "cancel my order" and the like
         if message.get(FOREIGN_CANCEL_OBJECT):
             dispatcher.utter_message(text=replies.pick(replies.NOT_OURS_TO_CANCEL, sms))
@@ -84,7 +89,12 @@ class ActionHandleOther(Action):
             return [
                 SlotSet("asked_if_cancel", True),
                 SlotSet("cancel_questions", float(asked + 1)),
-                SlotSet("unsure_request", text[:MAX_UNSURE_REQUEST]),
+                SlotSet(
+                    "unsure_request",
+                    phrases.without_details(text, message.get("entities") or [])[
+                        :MAX_UNSURE_REQUEST
+                    ],
+                ),
             ]
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         again = misunderstood % 2 == 0

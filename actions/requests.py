@@ -38,9 +38,19 @@ class ActionTakeRequest(Action):
         if tracker.get_slot("pending_retry") and phrases.wants_retry(text):
             # "try again" after billing trouble resumes the request it interrupted.
             return [SlotSet("pending_retry", False)]
+        if tracker.active_loop_name == "identity_form" and phrases.has_details(
+            message.get("entities") or []
+        ):
+            # An email or card digits while being asked for them: an answer
+            # (a classifier may see a request in an email), the request stays.
+            return []
+        # The reason billing keeps is the customer's words, not their email
+        # or card digits (the slots have those).
+        text = phrases.without_details(text, message.get("entities") or [])
         if intent == "affirm" and tracker.get_slot("asked_if_cancel"):
             # "yes" to "do you want to cancel?": the request is the message
-            # the bot asked about, "no offers" included
+            # the bot asked about, "no offers" included (details taken out
+            # when it was kept, actions/other.py)
             intent = "cancel_subscription"
             text = tracker.get_slot("unsure_request") or ""
         events = [
@@ -50,7 +60,7 @@ class ActionTakeRequest(Action):
         ]
         if intent == "cancel_subscription":
             events += [
-                SlotSet("cancel_reason", text[:500]),
+                SlotSet("cancel_reason", text[:500] or None),
                 SlotSet("chosen_subscriptions", None),
                 SlotSet("subscription_choice", None),
             ]

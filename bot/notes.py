@@ -12,3 +12,5 @@ CANCEL_SECOND_OPINION = "cancel_second_opinion"
 CANCEL_GUARD = "cancel_guard"
 # bot/nlu/ask.py: the bot should ask "do you want to cancel your subscription?"
 ASK_IF_CANCEL = "ask_if_cancel"
+# bot/nlu/answers.py: the message was only an email or card digits
+DETAILS_ONLY = "details_only"

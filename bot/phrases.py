@@ -70,3 +70,50 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
         if words & set(re.findall(r"[a-z]+", name.lower())) - {"plan", "the", "a"}
     ]
     return hits if len(hits) == 1 else None
+
+
+# Words that only introduce a detail: "my email is ...", "card ends in ...".
+# Yes/no words are not among them: "sure, ana@example.com" still answers yes.
+_DETAIL_WORDS = {
+    "my", "email", "e", "mail", "address", "is", "it", "it's", "its", "that's",
+    "thats", "the", "a", "card", "ends", "ending", "in", "with", "last", "four",
+    "4", "digits", "digit", "number", "numbers", "on", "file", "account", "here",
+    "here's", "heres", "and", "are", "of", "visa", "mastercard", "amex", "debit",
+    "credit", "please", "pls", "thanks", "thank", "you", "hi", "hello", "hey",
+    "used", "use", "i",
+}  # fmt: skip
+_WORDS = re.compile(r"[a-z0-9']+")
+DETAIL_ENTITIES = ("email", "card_last4")
+
+
+def without_details(text: str, entities: list[dict]) -> str:
+    """Return ``text`` with the email and card digits found in it taken out."""
+    spans = sorted(
+        (int(e["start"]), int(e["end"]))
+        for e in entities or []
+        if e.get("entity") in DETAIL_ENTITIES and "start" in e and "end" in e
+    )
+    kept, at = [], 0
+    for start, end in spans:
+        kept.append(text[at:start])
+        at = max(at, end)
+    kept.append(text[at:])
+    return " ".join(" ".join(kept).split())
+
+
+def has_details(entities: list[dict]) -> bool:
+    """Return True when the NLU found an email or card digits in a message."""
+    return any(e.get("entity") in DETAIL_ENTITIES for e in entities or [])
+
+
+def details_only(text: str, entities: list[dict]) -> bool:
+    """Return True when a message holds an email or card digits, nothing else.
+
+    Such a message asks for nothing: it answers a question the bot asked, or
+    will ask. A classifier that has seen emails mostly in cancel requests
+    must not take it for one.
+    """
+    if not has_details(entities):
+        return False
+    rest = without_details(text, entities).lower()
+    return all(word in _DETAIL_WORDS for word in _WORDS.findall(rest))

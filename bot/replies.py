@@ -268,6 +268,11 @@ NOT_CANCELLING = (
     "status or get you a person. What would you like?",
     "OK, nothing changes. Text 'status' to check your plan or 'talk to a person'.",
 )
+DETAILS_KEPT = (
+    "Thanks, I'll use that when you need it. What would you like to do? I can "
+    "cancel your subscription, tell you its status, or get you a person.",
+    "Thanks, noted. Text 'cancel my plan', 'status' or 'talk to a person'.",
+)
 NOT_UNDERSTOOD = (
     "Sorry, I didn't catch that. I can cancel your subscription, tell you its "
     "status, or get you a person. What would you like?",

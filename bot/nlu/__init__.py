@@ -3,11 +3,11 @@
 Importing this package registers the components with Rasa's DefaultV1Recipe, so
 config.yml can refer to them as ``bot.nlu.Ballot``, ``bot.nlu.IntentVote``,
 ``bot.nlu.CardEmailExtractor``, ``bot.nlu.CancelTargetGuard``,
-``bot.nlu.CancelSecondOpinion``, ``bot.nlu.OneWordAnswers`` and
-``bot.nlu.AskIfCancel``.
+``bot.nlu.CancelSecondOpinion``, ``bot.nlu.OneWordAnswers``,
+``bot.nlu.DetailsOnly`` and ``bot.nlu.AskIfCancel``.
 """
 
-from bot.nlu.answers import OneWordAnswers, one_word_answer
+from bot.nlu.answers import DetailsOnly, OneWordAnswers, one_word_answer
 from bot.nlu.ask import AskIfCancel
 from bot.nlu.entities import CardEmailExtractor, find_entities
 from bot.nlu.guard import CancelTargetGuard, foreign_cancel_target
@@ -20,6 +20,7 @@ __all__ = [
     "CancelSecondOpinion",
     "CancelTargetGuard",
     "CardEmailExtractor",
+    "DetailsOnly",
     "IntentVote",
     "OneWordAnswers",
     "find_entities",

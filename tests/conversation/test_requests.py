@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -132,3 +133,61 @@ def test_bad_input_gets_a_reply_never_silence(stack: Stack) -> None:
         "{{ 7*7 }}",
     ]:
         assert chat.say(text).strip(), repr(text[:30])
+
+
+def test_an_email_alone_starts_nothing_and_is_used_for_the_request(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat()
+    kept = chat.say(customer.email)
+    assert "What would you like to do?" in kept and "last 4" not in kept
+    assert not stack.billing.subscription(customer).cancel_at_period_end
+    # the email is not asked again
+    assert "last 4 digits" in chat.say("cancel my subscription please")
+    assert "Would you like that?" in chat.say(customer.card_last4)
+
+
+def test_a_cancel_request_instead_of_the_email_changes_the_request(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat()
+    assert "email" in chat.say("what plan am I on?")
+    again = chat.say("cancel")
+    assert "email" in again and "doesn't look like an email" not in again
+    assert "last 4 digits" in chat.say(customer.email)
+    assert "Would you like that?" in chat.say(customer.card_last4)
+    assert CODE.search(chat.say("no"))
+    assert stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_an_email_while_asked_for_it_answers_and_never_changes_the_request(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat()
+    chat.say("is my subscription still active?")
+    chat.say(f"it's {customer.email} mate")
+    status = chat.say(customer.card_last4)
+    assert "active" in status and "Would you like" not in status, status
+    assert not stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_billing_keeps_the_reason_without_the_customers_details(
+    stack: Stack,
+) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat()
+    done = chat.say(
+        f"cancel please, my email is {customer.email} and my card ends in "
+        f"{customer.card_last4}, it's too expensive. No offers"
+    )
+    assert CODE.search(done), done
+    rows = stack.billing.sql(
+        "SELECT data FROM events WHERE customer_id = :c", c=customer.id
+    )
+    events = [json.loads(d) if isinstance(d, str) else d for (d,) in rows]
+    reasons = [e["reason"] for e in events if e.get("reason")]
+    assert reasons and all("too expensive" in r for r in reasons), reasons
+    assert not any(customer.email in r or customer.card_last4 in r for r in reasons)

@@ -9,6 +9,7 @@ from bot.nlu import (
     find_entities,
     foreign_cancel_target,
 )
+from bot.phrases import details_only
 from tests.support.nlu import classified
 
 
@@ -271,3 +272,47 @@ def test_one_word_answers_override_the_classifier() -> None:
     OneWordAnswers(OneWordAnswers.get_default_config()).process([msg])
     assert msg.get("intent") == {"name": "affirm", "confidence": 1.0}
     assert [r["name"] for r in msg.get("intent_ranking")] == ["affirm", "out_of_scope"]
+
+
+# ------------------------------------------------------- details, nothing else
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ana@example.com", True),
+        ("  Ana@Example.com. ", True),
+        ("my email is ana@example.com", True),
+        ("it's 4242", True),
+        ("card ends in 4242, email ana@example.com thanks", True),
+        ("4242", True),
+        ("cancel, ana@example.com", False),
+        ("sure, ana@example.com", False),  # a yes with it
+        ("no, it's 4242", False),
+        ("stop charging ana@example.com", False),
+        ("end it 4242", False),
+        ("hello there", False),  # no detail at all
+        ("", False),
+    ],
+)
+def test_a_message_of_only_details(text: str, expected: bool) -> None:
+    assert details_only(text, find_entities(text)) is expected
+
+
+def test_details_only_is_out_of_scope_with_no_cancel_left_to_ask_about() -> None:
+    from bot.nlu import DetailsOnly
+
+    text = "ana@example.com"
+    msg = classified(
+        text, "cancel_subscription", 1.0, [("cancel_subscription", 1.0), ("deny", 0.0)]
+    )
+    msg.set("entities", find_entities(text))
+    DetailsOnly(DetailsOnly.get_default_config()).process([msg])
+    assert msg.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    ranking = {r["name"]: r["confidence"] for r in msg.get("intent_ranking")}
+    assert ranking == {"out_of_scope": 1.0, "cancel_subscription": 0.0, "deny": 0.0}
+    assert msg.get("details_only") is True
+
+    request = classified("cancel, ana@example.com", "cancel_subscription", 0.9, [])
+    request.set("entities", find_entities("cancel, ana@example.com"))
+    DetailsOnly(DetailsOnly.get_default_config()).process([request])
+    assert request.get("intent")["name"] == "cancel_subscription"
+    assert request.get("details_only") is None

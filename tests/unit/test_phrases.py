@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import phrases
+from bot.nlu.entities import find_entities
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,14 @@ def test_wants_retry(text: str, expected: bool) -> None:
 )
 def test_numbered_choice(text: str, expected: int | None) -> None:
     assert phrases.numbered_choice(text) == expected
+
+
+def test_the_reason_kept_is_the_customers_words_without_their_details() -> None:
+    text = "Cancel please, my email is ana@example.com and card ends 4242. Too pricey"
+    assert (
+        phrases.without_details(text, find_entities(text))
+        == "Cancel please, my email is and card ends . Too pricey"
+    )
+    assert phrases.without_details("cancel it", []) == "cancel it"
+    email = "ana@example.com"
+    assert phrases.without_details(email, find_entities(email)) == ""
