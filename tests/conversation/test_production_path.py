@@ -113,25 +113,28 @@ def test_turns_sent_to_both_servers_at_once_are_taken_one_after_the_other(
     production: tuple[Stack, str],
 ) -> None:
     stack, tracker_db = production
-    first, second = stack.rasa_urls
     sender = stack.chat().sender
-    messages = ["hello", "are you a bot?"]
-    with ThreadPoolExecutor(2) as pool:
+    messages = ["hello", "are you a bot?", "thanks", "hi there"]
+    with ThreadPoolExecutor(len(messages)) as pool:
         turns = [
-            pool.submit(Chat(first, sender=sender).say, messages[0]),
-            pool.submit(Chat(second, sender=sender).say, messages[1]),
+            pool.submit(Chat(stack.rasa_urls[number % 2], sender=sender).say, text)
+            for number, text in enumerate(messages)
         ]
         answers = [turn.result() for turn in turns]
     assert all(answers), answers
 
+    # Rasa's own Redis lock store let two servers take one conversation at
+    # once and a message vanished (3 runs in 12); bot/lock_store.py does not.
     events = tracker_events(tracker_db, sender)
-    kinds = [e["event"] for e in events if e["event"] in ("user", "bot")]
-    # With a lock per server both turns would read the same tracker and one
-    # would overwrite the other; with Redis the second waits for the first.
-    assert sorted(e["text"] for e in events if e["event"] == "user") == sorted(messages)
-    assert kinds[0] == "user" and kinds.count("user") == 2
-    second_user = kinds.index("user", 1)
-    assert "bot" in kinds[1:second_user] and "bot" in kinds[second_user:], kinds
+    said = [e["text"] for e in events if e["event"] == "user"]
+    assert sorted(said) == sorted(messages)
+    kinds = "".join(
+        "u" if e["event"] == "user" else "b"
+        for e in events
+        if e["event"] in ("user", "bot")
+    )
+    # every message answered before the next one was read
+    assert re.fullmatch(r"(ub+){%d}" % len(messages), kinds), kinds
 
 
 class WidgetTab:
