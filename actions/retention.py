@@ -11,6 +11,9 @@ from rasa_sdk.types import DomainDict
 from actions.common import is_sms
 from bot import phrases, replies
 
+# config.yml: CancelSecondOpinion's min_confidence, the vote's floor.
+CLEAR_YES = 0.6
+
 
 class ValidateOfferForm(FormValidationAction):
     def name(self) -> str:
@@ -26,9 +29,13 @@ class ValidateOfferForm(FormValidationAction):
         # Only a clear yes takes the offer; anything else cancels now. Over
         # SMS the offer says "Reply 1 to take it or 2 to cancel now", so the
         # number means what the question gave it, whatever the NLU made of it.
-        if value == "yes" or phrases.numbered_choice(str(value or "")) == 1:
+        if phrases.numbered_choice(str(value or "")) == 1:
             return {"offer_answer": "yes"}
-        return {"offer_answer": "no"}
+        # A yes the classifiers barely agree on ("both", 0.48: two said
+        # affirm, one greet) is not clear: the same floor as a cancel request.
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        sure = float(intent.get("confidence") or 0.0) >= CLEAR_YES
+        return {"offer_answer": "yes" if value == "yes" and sure else "no"}
 
 
 class ActionAskOfferAnswer(Action):
