@@ -69,6 +69,11 @@ class ActionHandleOther(Action):
         if message.get(FOREIGN_CANCEL_OBJECT):
             dispatcher.utter_message(text=replies.pick(replies.NOT_OURS_TO_CANCEL, sms))
             return []
+        # "pause it instead": not a request the bot can carry out, and no
+        # reason to ask whether it was a cancel request
+        if intent in ("out_of_scope", "nlu_fallback") and phrases.wants_pause(text):
+            dispatcher.utter_message(text=replies.pick(replies.PAUSE_NOT_HERE, sms))
+            return []
         if tracker.get_slot("asked_if_cancel") and intent == "deny":
             dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
             return [SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS))]

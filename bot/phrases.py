@@ -21,6 +21,14 @@ _ALL = re.compile(r"\b(all|both|every(thing| one)?|each)\b", re.IGNORECASE)
 
 
 _RETRY = re.compile(r"\b(again|retry|re-try)\b", re.IGNORECASE)
+_PAUSE = re.compile(
+    r"\b(paus(e|ed|ing)|freez(e|ing)|on hold|take a break from)\b", re.IGNORECASE
+)
+
+
+def wants_pause(text: str) -> bool:
+    """Return True when a message asks to pause (freeze, hold) rather than end."""
+    return bool(_PAUSE.search(text or ""))
 
 
 def wants_retry(text: str) -> bool:

@@ -287,6 +287,13 @@ NOT_UNDERSTOOD_AGAIN = (
 # the NLU heard a cancel verb on something that is not our subscription ("cancel
 # my order", "close my account at another bank"): say what we can end, and the
 # words that start a cancellation in case the guard was wrong
+PAUSE_NOT_HERE = (
+    "I can't pause a subscription myself. A person can look at that with "
+    "you: just say 'talk to a person'. I can also cancel it, or tell you its "
+    "status.",
+    "I can't pause a plan by text. Text 'talk to a person' for that, or "
+    "'cancel my plan' or 'status'.",
+)
 NOT_OURS_TO_CANCEL = (
     "I can only end your subscription with us, not an order, a booking, "
     "e-mails or another company's service. To cancel your subscription here, "

@@ -153,3 +153,31 @@ def test_a_clear_request_after_the_question_is_taken_as_it_is() -> None:
     taken = slots(events)
     assert taken["goal"] == "status" and taken["asked_if_cancel"] is False
     assert "cancel_reason" not in taken
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to pause my subscription instead of cancelling",
+        "can I freeze my membership for two months?",
+        "put my plan on hold please",
+    ],
+)
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_a_pause_request_is_told_who_can_help_and_not_asked_about(
+    text: str, channel: str
+) -> None:
+    note = {"cancel_confidence": 0.3}
+    said, events = run(ActionHandleOther(), tracker(text, channel=channel, note=note))
+    expected = replies.pick(replies.PAUSE_NOT_HERE, channel == "sms")
+    assert [m["text"] for m in said] == [expected]
+    assert "asked_if_cancel" not in slots(events)
+
+
+def test_pausing_words_in_a_cancel_request_do_not_stop_it() -> None:
+    # only out-of-scope messages get the pause answer; a request is a request
+    said, _ = run(
+        ActionHandleOther(),
+        tracker("stop my paused plan", intent="cancel_subscription"),
+    )
+    assert all(m["text"] != replies.PAUSE_NOT_HERE[0] for m in said)
