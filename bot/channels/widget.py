@@ -14,11 +14,8 @@ awaiting it, which python-socketio made a coroutine in 5.10: replies then
 never reach the room (RasaHQ/rasa#13027). This channel awaits it when it is
 one, so it works on the pinned 5.9 and on current releases alike.
 
-One Rasa server keeps its sockets to itself. Several (behind a load balancer,
-sharing the tracker store and a Redis lock store) pass every emit through
-Redis (WIDGET_REDIS_URL, by default the lock store's Redis), so a reply
-reaches every tab of the conversation, whichever server each tab's socket
-landed on, and so does a notice the retry worker posted to any of them.
+With several Rasa servers every emit passes through Redis, so a reply
+reaches a socket on any of them (bot/channels/widget_shared.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 
 def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
     """True when a Redis answers PING there."""
@@ -13,3 +15,8 @@ def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
             return probe.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+needs_redis = pytest.mark.skipif(
+    not redis_reachable(), reason="needs Redis on 127.0.0.1:6379 (CI has it)"
+)

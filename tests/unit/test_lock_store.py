@@ -18,11 +18,7 @@ from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.lock_store import ConversationLockStore
-from tests.support.services import redis_reachable
-
-needs_redis = pytest.mark.skipif(
-    not redis_reachable(), reason="needs Redis on 127.0.0.1:6379 (CI has it)"
-)
+from tests.support.services import needs_redis
 
 
 def store(kind: str = "redis", prefix: str = "") -> ConversationLockStore:

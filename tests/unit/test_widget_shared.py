@@ -19,7 +19,7 @@ from bot.channels.widget_shared import (
     SharedSockets,
     share_through_redis,
 )
-from tests.support.services import redis_reachable
+from tests.support.services import needs_redis
 
 
 def shared_server(url: str) -> AsyncServer:
@@ -33,7 +33,7 @@ async def stop(sio: AsyncServer) -> None:
     await asyncio.gather(sio.manager.thread, return_exceptions=True)
 
 
-@pytest.mark.skipif(not redis_reachable(), reason="needs Redis on 127.0.0.1:6379")
+@needs_redis
 async def test_a_server_listens_before_its_first_socket_connects() -> None:
     sio = shared_server("redis://127.0.0.1:6379/1")
     await share_through_redis(sio)
