@@ -80,9 +80,15 @@ class ActionHandleOther(Action):
         # A cancel request may hide in what the NLU found out of scope
         # (bot/nlu/ask.py): asking costs one turn, and a real request is not
         # lost; a "yes" starts it (data/rules.yml). Someone who already said
-        # no is not asked again.
+        # no is not asked again. Ending an add-on is asked about too: the
+        # classifiers learnt it as a plan change, but where an add-on is a
+        # subscription of its own it is a cancel request, and the request's
+        # words then pick the add-on (bot/flow.py).
         asked = int(tracker.get_slot("cancel_questions") or 0)
-        if message.get(ASK_IF_CANCEL) and asked < MAX_CANCEL_QUESTIONS:
+        maybe_cancel = message.get(ASK_IF_CANCEL) or (
+            intent in ("out_of_scope", "nlu_fallback") and phrases.ends_an_add_on(text)
+        )
+        if maybe_cancel and asked < MAX_CANCEL_QUESTIONS:
             buttons = [
                 {"title": "Yes", "payload": "/affirm"},
                 {"title": "No", "payload": "/deny"},

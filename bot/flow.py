@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from bot import replies
+from bot import phrases, replies
 from bot.billing import (
     AccountRef,
     BillingBackend,
@@ -182,9 +182,27 @@ def _cancel(
             reason=request.reason,
         )
         outcome.say(replies.receipt_text(receipt, request.short))
+        if phrases.wants_it_now(request.reason or "") and not (
+            receipt.immediate or receipt.already_cancelled
+        ):
+            outcome.say(replies.paid_until(receipt, request.short))
     for text in replies.goodbye_and_why(request.short):
         outcome.say(text)
     outcome.slots.update(FINISHED, asked_why=True)
+
+
+def _one_or_named(
+    open_ones: list[Subscription], words: Optional[str]
+) -> Optional[list[str]]:
+    """Return the subscription to act on when the customer need not be asked.
+
+    The only one, or the one the request itself named ("cancel my premium
+    plan"): details given early are used, as the email and card digits are.
+    """
+    if len(open_ones) == 1:
+        return [open_ones[0].id]
+    named = phrases.named_plan(words or "", [s.plan_name for s in open_ones])
+    return None if named is None else [open_ones[named].id]
 
 
 def _cancel_flow(
@@ -225,7 +243,7 @@ def _cancel_flow(
             outcome.say(replies.status_line(subscription, request.short))
         outcome.slots.update(FINISHED)
         return
-    ids = request.chosen or ([open_ones[0].id] if len(open_ones) == 1 else None)
+    ids = request.chosen or _one_or_named(open_ones, request.reason)
     if ids is None:
         outcome.slots["subscription_options"] = [
             {"id": s.id, "name": s.plan_name, "price": f"{s.price} a {s.interval}"}

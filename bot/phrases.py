@@ -26,6 +26,18 @@ _PAUSE = re.compile(
 )
 
 
+_NOW = re.compile(
+    r"\b(immediately|right (now|away)|straight away|at once|as of today|today|"
+    r"asap|this (minute|instant))\b",
+    re.IGNORECASE,
+)
+
+
+def wants_it_now(text: str) -> bool:
+    """Return True when a request asks for the end now ("cancel it immediately")."""
+    return bool(_NOW.search(text or ""))
+
+
 def wants_pause(text: str) -> bool:
     """Return True when a message asks to pause (freeze, hold) rather than end."""
     return bool(_PAUSE.search(text or ""))
@@ -78,6 +90,52 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
         if words & set(re.findall(r"[a-z]+", name.lower())) - {"plan", "the", "a"}
     ]
     return hits if len(hits) == 1 else None
+
+
+# Words of a plan's name that do not tell one plan from another.
+_GENERIC_PLAN_WORDS = {
+    "plan", "the", "a", "an", "my", "add", "on", "addon", "subscription",
+    "membership", "account", "monthly", "yearly", "annual", "and", "of", "to",
+    "for", "with", "tier", "package",
+}  # fmt: skip
+# A plan named right after one of these is the one the customer keeps.
+_SPARED = {"keep", "keeping", "not", "except", "without", "leave", "leaving"}
+_ADD_ON = re.compile(r"\badd[\s-]?ons?\b", re.IGNORECASE)
+_ENDING = re.compile(
+    r"\b(cancel\w*|stop\w*|end|ending|remove|drop|get rid of|unsubscribe|"
+    r"turn off|switch off|close|terminate|discontinue|don'?t want)\b",
+    re.IGNORECASE,
+)
+
+
+def named_plan(text: str, names: list[str]) -> Optional[int]:
+    """Return the position of the one plan a request names to end, or None.
+
+    "cancel my premium plan" names Premium among Premium and Family add-on;
+    "cancel the family add-on but keep premium" names the add-on (a plan
+    named after keep/not/except is kept). None when no plan, or more than
+    one, is named: the bot then asks which.
+    """
+    words = re.findall(r"[a-z]+", (text or "").lower())
+    ended: set[int] = set()
+    kept: set[int] = set()
+    for i, name in enumerate(names):
+        own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
+        for at, word in enumerate(words):
+            if word in own and len(word) > 2:
+                spared = _SPARED & set(words[max(0, at - 3) : at])
+                (kept if spared else ended).add(i)
+    named = ended - kept
+    return named.pop() if len(named) == 1 else None
+
+
+def ends_an_add_on(text: str) -> bool:
+    """Return True when a message asks to end an add-on ("drop the family add-on").
+
+    Where add-ons are subscriptions of their own, that is a cancel request
+    the classifiers (taught that removing an add-on is a plan change) miss.
+    """
+    return bool(_ADD_ON.search(text or "")) and bool(_ENDING.search(text or ""))
 
 
 # Words that only introduce a detail: "my email is ...", "card ends in ...".

@@ -128,6 +128,22 @@ def receipt_text(receipt: CancellationReceipt, short: bool = False) -> str:
     )
 
 
+def paid_until(receipt: CancellationReceipt, short: bool = False) -> str:
+    """Answer "cancel it now" when the cancellation waits for the period's end.
+
+    Ending at once would take away days already paid for (billing refunds
+    nothing), so the bot does not do it; it says why the date is later and
+    that no charge comes before it.
+    """
+    ends = when(receipt.effective_date, short)
+    if short:
+        return f"It ends {ends}, not today, as you've paid up to then."
+    return (
+        f"It ends on {ends} rather than today because you've already paid up to "
+        f"then: {receipt.plan_name} keeps working until that date at no extra cost."
+    )
+
+
 def goodbye_and_why(short: bool = False) -> list[str]:
     """Return the thanks, said once at the end, and the one optional question."""
     if short:

@@ -157,3 +157,26 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     assert len(CODE.findall(done)) == 2
     assert stack.billing.subscription(other, 1).cancel_at_period_end
     assert stack.billing.subscription(other, 2).cancel_at_period_end
+
+
+def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:
+    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my premium plan, no offers")
+    done = chat.say(customer.card_last4)
+    assert "Premium is cancelled" in done and "Which one" not in done
+    assert stack.billing.subscription(customer, 1).cancel_at_period_end
+    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
+
+    # ending an add-on is learnt as a plan change: the bot asks, and a yes
+    # cancels the add-on the request named, not the plan it keeps
+    other = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=other.id)
+    asked = chat.say("cancel the family add-on but keep my premium")
+    assert "do you want to cancel" in asked
+    chat.say("yes")
+    offer = chat.say(other.card_last4)
+    assert "Family add-on" in offer and "Before you go" in offer
+    assert "Family add-on is cancelled" in chat.say("no")
+    assert not stack.billing.subscription(other, 1).cancel_at_period_end
+    assert stack.billing.subscription(other, 2).cancel_at_period_end

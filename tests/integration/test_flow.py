@@ -95,6 +95,49 @@ def test_choice_is_needed_for_two_subscriptions(
     ]
 
 
+@pytest.mark.parametrize(
+    "words, plan",
+    [
+        ("cancel my premium plan", "Premium"),
+        ("cancel the family add-on but keep premium", "Family add-on"),
+    ],
+)
+def test_a_plan_named_in_the_request_is_the_choice(
+    billing: BillingService, client, words: str, plan: str
+) -> None:
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    outcome = carry_out(client, request_for(customer, no_offers=True, reason=words))
+    assert outcome.next_step == DONE and outcome.slots["subscription_options"] is None
+    assert texts(outcome).startswith(f"Done. {plan} ")
+    premium, add_on = (
+        billing.subscription(customer, 1),
+        billing.subscription(customer, 2),
+    )
+    assert bool(premium.cancel_at_period_end) is (plan == "Premium")
+    assert bool(add_on.cancel_at_period_end) is (plan == "Family add-on")
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_cancel_it_now_is_told_why_it_ends_later(
+    billing: BillingService, client, short: bool
+) -> None:
+    customer = billing.new_customer()
+    caller = Caller("sms" if short else "web", "conv-" + secrets.token_hex(4))
+    words = "cancel it immediately, no offers"
+    outcome = carry_out(
+        client, request_for(customer, caller=caller, no_offers=True, reason=words)
+    )
+    assert outcome.next_step == DONE
+    receipt, why = outcome.replies[0].text, outcome.replies[1].text
+    assert receipt.startswith("Done. Premium ")
+    assert "not today" in why if short else "rather than today" in why
+    row = billing.subscription(customer)
+    assert row.status == "active" and bool(row.cancel_at_period_end)
+    # a plain request gets no such line
+    again = carry_out(client, request_for(billing.new_customer(), no_offers=True))
+    assert "today" not in texts(again)
+
+
 def test_billing_down_keeps_the_request(billing: BillingService) -> None:
     customer = billing.new_customer()
     down = HttpBillingClient(f"http://127.0.0.1:{free_port()}", API_KEY, retries=0)

@@ -93,6 +93,56 @@ def test_subscription_choice(text: str, expected: list[int] | None) -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
+        ("cancel my premium plan", 0),
+        ("please end my Premium subscription, it's too expensive", 0),
+        ("drop the family add-on", 1),
+        ("cancel the family add-on but keep my premium", 1),
+        ("cancel premium but not the family add on", 0),
+        ("cancel premium, keeping the family one", 0),
+        # neither or both named: the bot asks which
+        ("cancel my subscription", None),
+        ("cancel my plan on the 5th", None),
+        ("cancel the add-on", None),
+        ("cancel premium and family", None),
+        ("I want to cancel, I paid 15 for 2 months", None),
+    ],
+)
+def test_named_plan(text: str, expected: int | None) -> None:
+    assert phrases.named_plan(text, ["Premium", "Family add-on"]) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cancel it immediately", True),
+        ("end my plan today please", True),
+        ("stop it right now", True),
+        ("cancel my subscription", False),
+        ("cancel at the end of the month", False),
+    ],
+)
+def test_wants_it_now(text: str, expected: bool) -> None:
+    assert phrases.wants_it_now(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cancel my family add-on", True),
+        ("remove the addon please", True),
+        ("I don't want the sports add on any more", True),
+        ("what add-ons do you have?", False),
+        ("add on a second screen", False),
+        ("cancel my order", False),
+    ],
+)
+def test_ends_an_add_on(text: str, expected: bool) -> None:
+    assert phrases.ends_an_add_on(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
         ("try again", True),
         ("Try again please", True),
         ("retry", True),

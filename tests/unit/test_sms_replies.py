@@ -77,6 +77,8 @@ def reply_lines() -> dict[str, str]:
         lines[f"receipt:immediate={immediate},already={already}"] = (
             replies.receipt_text(receipt, short=True)
         )
+        if not (immediate or already):
+            lines["paid_until"] = replies.paid_until(receipt, short=True)
     for number, line in enumerate(replies.goodbye_and_why(short=True)):
         lines[f"goodbye_and_why[{number}]"] = line
     subscription = Subscription(
