@@ -83,6 +83,11 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     numbers = re.findall(r"\b(\d{1,2})\b", text)
     if len(numbers) == 1 and 1 <= int(numbers[0]) <= len(names):
         return [int(numbers[0]) - 1]
+    named = named_plan(text, names)  # "the premium one, keep the add-on"
+    if named is not None:
+        return [named]
+    if _SPARED & set(re.findall(r"[a-z]+", text)):
+        return None  # what is kept is not what is chosen: ask again
     words = set(re.findall(r"[a-z]+", text))
     hits = [
         i
@@ -100,6 +105,7 @@ _GENERIC_PLAN_WORDS = {
 }  # fmt: skip
 # A plan named right after one of these is the one the customer keeps.
 _SPARED = {"keep", "keeping", "not", "except", "without", "leave", "leaving"}
+_DETERMINERS = {"the", "my", "our", "that", "this", "its"}
 _ADD_ON = re.compile(r"\badd[\s-]?ons?\b", re.IGNORECASE)
 _ENDING = re.compile(
     r"\b(cancel\w*|stop\w*|end|ending|remove|drop|get rid of|unsubscribe|"
@@ -108,13 +114,21 @@ _ENDING = re.compile(
 )
 
 
+def _spared(before: list[str]) -> bool:
+    """Return True when the words before a plan name keep it ("keep my", "not")."""
+    if before and before[-1] in _SPARED:
+        return True
+    return len(before) > 1 and before[-1] in _DETERMINERS and before[-2] in _SPARED
+
+
 def named_plan(text: str, names: list[str]) -> Optional[int]:
     """Return the position of the one plan a request names to end, or None.
 
     "cancel my premium plan" names Premium among Premium and Family add-on;
     "cancel the family add-on but keep premium" names the add-on (a plan
-    named after keep/not/except is kept). None when no plan, or more than
-    one, is named: the bot then asks which.
+    named after keep/not/except is kept), and so does "cancel, but keep
+    premium" when there are two. None when no plan, or more than one, is
+    named: the bot then asks which.
     """
     words = re.findall(r"[a-z]+", (text or "").lower())
     ended: set[int] = set()
@@ -123,9 +137,10 @@ def named_plan(text: str, names: list[str]) -> Optional[int]:
         own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
         for at, word in enumerate(words):
             if word in own and len(word) > 2:
-                spared = _SPARED & set(words[max(0, at - 3) : at])
-                (kept if spared else ended).add(i)
+                (kept if _spared(words[:at]) else ended).add(i)
     named = ended - kept
+    if not named and kept:  # "cancel my plan but keep the add-on": the other one
+        named = set(range(len(names))) - kept
     return named.pop() if len(named) == 1 else None
 
 
