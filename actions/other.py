@@ -19,6 +19,7 @@ from bot import phrases, replies
 from bot.notes import ASK_IF_CANCEL, DETAILS_ONLY, FOREIGN_CANCEL_OBJECT
 
 MAX_UNSURE_REQUEST = 500
+DEAD_ENDS = ("out_of_scope", "nlu_fallback")
 # VOICE.md: never the same question a third time in the same words
 MAX_CANCEL_QUESTIONS = 2
 
@@ -71,7 +72,7 @@ class ActionHandleOther(Action):
             return []
         # "pause it instead": not a request the bot can carry out, and no
         # reason to ask whether it was a cancel request
-        if intent in ("out_of_scope", "nlu_fallback") and phrases.wants_pause(text):
+        if intent in DEAD_ENDS and phrases.wants_pause(text):
             dispatcher.utter_message(text=replies.pick(replies.PAUSE_NOT_HERE, sms))
             return []
         if tracker.get_slot("asked_if_cancel") and intent == "deny":
@@ -85,16 +86,19 @@ class ActionHandleOther(Action):
         # subscription of its own it is a cancel request, and the request's
         # words then pick the add-on (bot/flow.py).
         asked = int(tracker.get_slot("cancel_questions") or 0)
-        maybe_cancel = message.get(ASK_IF_CANCEL) or (
-            intent in ("out_of_scope", "nlu_fallback") and phrases.ends_an_add_on(text)
+        add_on = intent in DEAD_ENDS and phrases.ends_an_add_on(text)
+        question = (
+            replies.DO_YOU_WANT_TO_CANCEL_ADD_ON
+            if add_on
+            else replies.DO_YOU_WANT_TO_CANCEL
         )
-        if maybe_cancel and asked < MAX_CANCEL_QUESTIONS:
+        if (message.get(ASK_IF_CANCEL) or add_on) and asked < MAX_CANCEL_QUESTIONS:
             buttons = [
                 {"title": "Yes", "payload": "/affirm"},
                 {"title": "No", "payload": "/deny"},
             ]
             dispatcher.utter_message(
-                text=replies.pick(replies.DO_YOU_WANT_TO_CANCEL, sms),
+                text=replies.pick(question, sms),
                 buttons=None if sms else buttons,
             )
             return [

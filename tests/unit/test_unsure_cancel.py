@@ -181,3 +181,22 @@ def test_pausing_words_in_a_cancel_request_do_not_stop_it() -> None:
         tracker("stop my paused plan", intent="cancel_subscription"),
     )
     assert all(m["text"] != replies.PAUSE_NOT_HERE[0] for m in said)
+
+
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_ending_an_add_on_is_asked_about_without_the_note(channel: str) -> None:
+    # the classifiers took it for a plan change: no note, yet a request here
+    said, events = run(
+        ActionHandleOther(),
+        tracker("cancel my family add-on, keep premium", channel=channel),
+    )
+    question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL_ADD_ON, channel == "sms")
+    assert [m["text"] for m in said] == [question]
+    assert slots(events) == {
+        "asked_if_cancel": True,
+        "unsure_request": "cancel my family add-on, keep premium",
+        "cancel_questions": 1.0,
+    }
+    # a question about add-ons asks to end nothing
+    said, _ = run(ActionHandleOther(), tracker("which add-ons do you have?"))
+    assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
