@@ -86,8 +86,8 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     named = named_plan(text, names)  # "the premium one, keep the add-on"
     if named is not None:
         return [named]
-    if _SPARED & set(re.findall(r"[a-z]+", text)):
-        return None  # what is kept is not what is chosen: ask again
+    if _mentions(text, names)[1]:
+        return None  # a plan kept is not a plan chosen: ask again
     words = set(re.findall(r"[a-z]+", text))
     hits = [
         i
@@ -121,6 +121,19 @@ def _spared(before: list[str]) -> bool:
     return len(before) > 1 and before[-1] in _DETERMINERS and before[-2] in _SPARED
 
 
+def _mentions(text: str, names: list[str]) -> tuple[set[int], set[int]]:
+    """Return the positions of the plans ``text`` names, and of those it keeps."""
+    words = re.findall(r"[a-z]+", (text or "").lower())
+    ended: set[int] = set()
+    kept: set[int] = set()
+    for i, name in enumerate(names):
+        own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
+        for at, word in enumerate(words):
+            if word in own and len(word) > 2:
+                (kept if _spared(words[:at]) else ended).add(i)
+    return ended, kept
+
+
 def named_plan(text: str, names: list[str]) -> Optional[int]:
     """Return the position of the one plan a request names to end, or None.
 
@@ -130,14 +143,7 @@ def named_plan(text: str, names: list[str]) -> Optional[int]:
     premium" when there are two. None when no plan, or more than one, is
     named: the bot then asks which.
     """
-    words = re.findall(r"[a-z]+", (text or "").lower())
-    ended: set[int] = set()
-    kept: set[int] = set()
-    for i, name in enumerate(names):
-        own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
-        for at, word in enumerate(words):
-            if word in own and len(word) > 2:
-                (kept if _spared(words[:at]) else ended).add(i)
+    ended, kept = _mentions(text, names)
     named = ended - kept
     if not named and kept:  # "cancel my plan but keep the add-on": the other one
         named = set(range(len(names))) - kept

@@ -86,6 +86,7 @@ def test_email_address(text: str, expected: str | None) -> None:
         ("not premium, the other", [1]),
         ("keep premium", [1]),
         ("not sure", None),
+        ("the add-on, not sure", [1]),
         ("I do not know, premium I guess", [0]),
         ("3", None),
         ("hmm", None),
