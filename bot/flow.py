@@ -196,11 +196,12 @@ def _one_or_named(
 ) -> Optional[list[str]]:
     """Return the subscription to act on when the customer need not be asked.
 
-    The only one, or the one the request itself named ("cancel my premium
-    plan"): details given early are used, as the email and card digits are.
+    The only one, every one ("cancel both"), or the one the request itself
+    named ("cancel my premium plan"): details given early are used, as the
+    email and card digits are.
     """
-    if len(open_ones) == 1:
-        return [open_ones[0].id]
+    if len(open_ones) == 1 or phrases.names_all(words or ""):
+        return [s.id for s in open_ones]
     named = phrases.named_plan(words or "", [s.plan_name for s in open_ones])
     return None if named is None else [open_ones[named].id]
 

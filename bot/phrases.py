@@ -150,6 +150,25 @@ def named_plan(text: str, names: list[str]) -> Optional[int]:
     return named.pop() if len(named) == 1 else None
 
 
+_ALL_OF_THEM = re.compile(
+    r"\b(cancel\w*|end|stop|close|terminate|drop)\s+(them\s+)?"
+    r"(both|all|everything)\b"
+    r"|\bthem (both|all)\b"
+    r"|\b(both|all)\s+(of\s+)?(my|the|our)?\s*"
+    r"(subscriptions|plans|memberships|accounts)\b",
+    re.IGNORECASE,
+)
+
+
+def names_all(text: str) -> bool:
+    """Return True when a request is for every subscription ("cancel both").
+
+    Only next to the ending verb or the word subscriptions: "everything is
+    too expensive" and "that's all" name nothing.
+    """
+    return bool(_ALL_OF_THEM.search(text or ""))
+
+
 def ends_an_add_on(text: str) -> bool:
     """Return True when a message asks to end an add-on ("drop the family add-on").
 

@@ -151,12 +151,20 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
 
     other = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
     chat = stack.chat(customer_id=other.id)
-    chat.say("cancel everything, no offers")
-    chat.say(other.card_last4)
-    done = chat.say("all")
-    assert len(CODE.findall(done)) == 2
+    chat.say("cancel both, no offers")
+    done = chat.say(other.card_last4)  # "both" was the answer: not asked which
+    assert len(CODE.findall(done)) == 2 and "Which one" not in done
     assert stack.billing.subscription(other, 1).cancel_at_period_end
     assert stack.billing.subscription(other, 2).cancel_at_period_end
+
+    third = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=third.id)
+    chat.say("cancel my subscription, no offers")
+    chat.say(third.card_last4)
+    done = chat.say("all")
+    assert len(CODE.findall(done)) == 2
+    assert stack.billing.subscription(third, 1).cancel_at_period_end
+    assert stack.billing.subscription(third, 2).cancel_at_period_end
 
 
 def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:

@@ -136,6 +136,24 @@ def test_wants_it_now(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
+        ("cancel both", True),
+        ("cancel everything, no offers", True),
+        ("please cancel all my subscriptions", True),
+        ("end them all", True),
+        ("I want both of my plans gone", True),
+        ("everything is too expensive, cancel", False),
+        ("cancel my subscription, that's all", False),
+        ("all I want is to cancel", False),
+        ("both of my kids used it, but cancel it", False),
+    ],
+)
+def test_names_all(text: str, expected: bool) -> None:
+    assert phrases.names_all(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
         ("cancel my family add-on", True),
         ("remove the addon please", True),
         ("I don't want the sports add on any more", True),
