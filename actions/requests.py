@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -69,6 +69,25 @@ class ActionTakeRequest(Action):
         return events
 
 
+def request_words(tracker: Tracker) -> Optional[str]:
+    """Return the words of the request being carried out (they may name a plan).
+
+    A cancel request's are kept in ``cancel_reason`` (also after "yes" to
+    "do you want to cancel?"); an undo's are in the message that asked for it.
+    """
+    if tracker.get_slot("goal") == "cancel":
+        return tracker.get_slot("cancel_reason")
+    for event in reversed(tracker.events):
+        parsed = event.get("parse_data") or {}
+        if (
+            event.get("event") == "user"
+            and (parsed.get("intent") or {}).get("name") == "reactivate"
+        ):
+            text = event.get("text") or ""
+            return phrases.without_details(text, parsed.get("entities") or [])
+    return None
+
+
 class ActionCarryOutRequest(BillingAction):
     def name(self) -> str:
         return "action_carry_out_request"
@@ -91,6 +110,7 @@ class ActionCarryOutRequest(BillingAction):
             offer_answer=tracker.get_slot("offer_answer"),
             chosen=tracker.get_slot("chosen_subscriptions"),
             reason=tracker.get_slot("cancel_reason"),
+            words=request_words(tracker),
             asked_why=bool(tracker.get_slot("asked_why")),
             by_email=bool(tracker.get_slot("identify_by_email")),
         )

@@ -70,6 +70,9 @@ class Request:
     offer_answer: Optional[str] = None
     chosen: Optional[list[str]] = None
     reason: Optional[str] = None
+    # the request as typed: it may name a plan ("keep my premium"), say
+    # "both", or ask for the end "now"
+    words: Optional[str] = None
     asked_why: bool = False
     by_email: bool = False  # the channel's phone did not verify: use the email
 
@@ -182,7 +185,7 @@ def _cancel(
             reason=request.reason,
         )
         outcome.say(replies.receipt_text(receipt, request.short))
-        if phrases.wants_it_now(request.reason or "") and not (
+        if phrases.wants_it_now(request.words or "") and not (
             receipt.immediate or receipt.already_cancelled
         ):
             outcome.say(replies.paid_until(receipt, request.short))
@@ -191,8 +194,8 @@ def _cancel(
     outcome.slots.update(FINISHED, asked_why=True)
 
 
-def _one_or_named(
-    open_ones: list[Subscription], words: Optional[str]
+def one_or_named(
+    open_ones: list[Subscription], words: Optional[str], undo: bool = False
 ) -> Optional[list[str]]:
     """Return the subscription to act on when the customer need not be asked.
 
@@ -202,7 +205,8 @@ def _one_or_named(
     """
     if len(open_ones) == 1 or phrases.names_all(words or ""):
         return [s.id for s in open_ones]
-    named = phrases.named_plan(words or "", [s.plan_name for s in open_ones])
+    names = [s.plan_name for s in open_ones]
+    named = phrases.named_plan(words or "", names, undo)
     return None if named is None else [open_ones[named].id]
 
 
@@ -244,7 +248,7 @@ def _cancel_flow(
             outcome.say(replies.status_line(subscription, request.short))
         outcome.slots.update(FINISHED)
         return
-    ids = request.chosen or _one_or_named(open_ones, request.reason)
+    ids = request.chosen or one_or_named(open_ones, request.words)
     if ids is None:
         outcome.slots["subscription_options"] = [
             {"id": s.id, "name": s.plan_name, "price": f"{s.price} a {s.interval}"}
@@ -295,7 +299,11 @@ def _reactivate(
         outcome.say(replies.pick(replies.NOTHING_TO_UNDO, request.short))
         _status(billing, request, verification, outcome)
         return
-    for subscription in reversible:
+    # "keep my premium" undoes that one; otherwise every cancellation it can
+    ids = one_or_named(reversible, request.words, undo=True) or [
+        s.id for s in reversible
+    ]
+    for subscription in (s for s in reversible if s.id in ids):
         try:
             back = billing.reactivate(
                 verification,

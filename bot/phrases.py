@@ -114,15 +114,22 @@ _ENDING = re.compile(
 )
 
 
-def _spared(before: list[str]) -> bool:
+def _spared(before: list[str], spared: set[str]) -> bool:
     """Return True when the words before a plan name keep it ("keep my", "not")."""
-    if before and before[-1] in _SPARED:
+    if before and before[-1] in spared:
         return True
-    return len(before) > 1 and before[-1] in _DETERMINERS and before[-2] in _SPARED
+    return len(before) > 1 and before[-1] in _DETERMINERS and before[-2] in spared
 
 
-def _mentions(text: str, names: list[str]) -> tuple[set[int], set[int]]:
-    """Return the positions of the plans ``text`` names, and of those it keeps."""
+def _mentions(
+    text: str, names: list[str], undo: bool = False
+) -> tuple[set[int], set[int]]:
+    """Return the positions of the plans ``text`` names, and of those it spares.
+
+    Asking to undo a cancellation, "keep my premium" names Premium: only
+    not / except / without / leave spare a plan then.
+    """
+    spared = _SPARED - {"keep", "keeping"} if undo else _SPARED
     words = re.findall(r"[a-z]+", (text or "").lower())
     ended: set[int] = set()
     kept: set[int] = set()
@@ -130,20 +137,21 @@ def _mentions(text: str, names: list[str]) -> tuple[set[int], set[int]]:
         own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
         for at, word in enumerate(words):
             if word in own and len(word) > 2:
-                (kept if _spared(words[:at]) else ended).add(i)
+                (kept if _spared(words[:at], spared) else ended).add(i)
     return ended, kept
 
 
-def named_plan(text: str, names: list[str]) -> Optional[int]:
+def named_plan(text: str, names: list[str], undo: bool = False) -> Optional[int]:
     """Return the position of the one plan a request names to end, or None.
 
     "cancel my premium plan" names Premium among Premium and Family add-on;
     "cancel the family add-on but keep premium" names the add-on (a plan
     named after keep/not/except is kept), and so does "cancel, but keep
     premium" when there are two. None when no plan, or more than one, is
-    named: the bot then asks which.
+    named: the bot then asks which. With ``undo`` (a request to undo a
+    cancellation) "keep" names the plan to keep rather than sparing it.
     """
-    ended, kept = _mentions(text, names)
+    ended, kept = _mentions(text, names, undo)
     named = ended - kept
     if not named and kept:  # "cancel my plan but keep the add-on": the other one
         named = set(range(len(names))) - kept

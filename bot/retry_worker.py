@@ -43,7 +43,7 @@ from bot.billing import (
 )
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import to_gsm7
-from bot.flow import cancellable
+from bot.flow import cancellable, one_or_named
 from bot.pending import PendingCancellation, PendingStore
 from bot.settings import Settings
 
@@ -64,9 +64,11 @@ def _verification(pending: PendingCancellation) -> Verification:
 def _targets(billing: BillingBackend, pending: PendingCancellation) -> list[str]:
     if pending.subscription_id:
         return [pending.subscription_id]
-    # Billing went down before we knew which plan: only one is unambiguous.
-    ids = [s.id for s in cancellable(billing.subscriptions(_verification(pending)))]
-    if len(ids) > 1:
+    # Billing went down before we knew which plan: the only one, or the one
+    # (or "both") the request's words name, as in the conversation.
+    open_ones = cancellable(billing.subscriptions(_verification(pending)))
+    ids = one_or_named(open_ones, pending.reason) if open_ones else []
+    if ids is None:
         raise NeedsStaff("several subscriptions and the customer did not say which")
     return ids
 

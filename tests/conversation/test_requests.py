@@ -32,6 +32,17 @@ def test_status_after_cancelling_and_undo_before_the_date(stack: Stack) -> None:
     assert not stack.billing.subscription(customer).cancel_at_period_end
 
 
+def test_undo_of_one_plan_named_leaves_the_other_cancelled(stack: Stack) -> None:
+    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel both, no offers")
+    assert len(CODE.findall(chat.say(customer.card_last4))) == 2
+    back = chat.say("I changed my mind, please keep my premium")
+    assert "Welcome back: Premium continues" in back and "Family add-on" not in back
+    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
+    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+
+
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
     customer = stack.billing.new_customer()
     chat = stack.chat(customer_id=customer.id)

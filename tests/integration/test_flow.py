@@ -106,7 +106,7 @@ def test_a_plan_named_in_the_request_is_the_choice(
     billing: BillingService, client, words: str, plan: str
 ) -> None:
     customer = billing.new_customer("premium-monthly", "family-addon-monthly")
-    outcome = carry_out(client, request_for(customer, no_offers=True, reason=words))
+    outcome = carry_out(client, request_for(customer, no_offers=True, words=words))
     assert outcome.next_step == DONE and outcome.slots["subscription_options"] is None
     assert texts(outcome).startswith(f"Done. {plan} ")
     premium, add_on = (
@@ -125,7 +125,7 @@ def test_cancel_it_now_is_told_why_it_ends_later(
     caller = Caller("sms" if short else "web", "conv-" + secrets.token_hex(4))
     words = "cancel it immediately, no offers"
     outcome = carry_out(
-        client, request_for(customer, caller=caller, no_offers=True, reason=words)
+        client, request_for(customer, caller=caller, no_offers=True, words=words)
     )
     assert outcome.next_step == DONE
     receipt, why = outcome.replies[0].text, outcome.replies[1].text
@@ -136,6 +136,27 @@ def test_cancel_it_now_is_told_why_it_ends_later(
     # a plain request gets no such line
     again = carry_out(client, request_for(billing.new_customer(), no_offers=True))
     assert "today" not in texts(again)
+
+
+def test_keep_my_premium_undoes_only_that_cancellation(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    carry_out(client, request_for(customer, no_offers=True, words="cancel both"))
+    assert billing.subscription(customer, 1).cancel_at_period_end
+    assert billing.subscription(customer, 2).cancel_at_period_end
+    words = "I changed my mind, please keep my premium"
+    back = carry_out(client, request_for(customer, goal="reactivate", words=words))
+    assert texts(back).startswith("Welcome back: Premium continues")
+    assert "Family add-on" not in texts(back)
+    assert not billing.subscription(customer, 1).cancel_at_period_end
+    assert billing.subscription(customer, 2).cancel_at_period_end
+    # no plan named: every cancellation that can be undone is
+    everything = carry_out(
+        client, request_for(customer, goal="reactivate", words="undo it")
+    )
+    assert "Family add-on continues" in texts(everything)
+    assert not billing.subscription(customer, 2).cancel_at_period_end
 
 
 def test_billing_down_keeps_the_request(billing: BillingService) -> None:

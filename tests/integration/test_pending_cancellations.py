@@ -187,6 +187,26 @@ def test_two_plans_and_no_choice_go_to_a_person(
     assert not billing.subscription(customer, 1).cancel_at_period_end
 
 
+def test_two_plans_and_the_request_named_one(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """The request's words choose, as they would have in the conversation."""
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    verification = verified(billing, customer)
+    outage.go_down()
+    words = "cancel the family add-on, keep premium"
+    request = request_for(
+        customer, verification=verification, no_offers=True, reason=words, words=words
+    )
+    carry_out(client, request, store)
+    [row] = store.unfinished()
+    assert row["subscription_id"] is None and row["reason"] == words
+    outage.down = False
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert not billing.subscription(customer, 1).cancel_at_period_end
+    assert billing.subscription(customer, 2).cancel_at_period_end
+
+
 def test_nothing_is_kept_before_verification(
     billing: BillingService, client, outage, store: PendingStore
 ) -> None:

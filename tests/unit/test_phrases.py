@@ -122,6 +122,19 @@ def test_named_plan(text: str, expected: int | None) -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
+        ("I changed my mind, please keep my premium", 0),
+        ("undo the family add-on cancellation", 1),
+        ("keep premium, not the family add-on", 0),
+        ("undo it", None),
+    ],
+)
+def test_named_plan_to_undo(text: str, expected: int | None) -> None:
+    assert phrases.named_plan(text, ["Premium", "Family add-on"], undo=True) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
         ("cancel it immediately", True),
         ("end my plan today please", True),
         ("stop it right now", True),
