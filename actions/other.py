@@ -7,7 +7,7 @@ did not understand.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -50,7 +50,8 @@ class ActionHandleOther(Action):
             dispatcher.utter_message(
                 text=replies.pick(replies.CARD_NUMBER_REMOVED, sms)
             )
-            return []
+            # "my card is 4242 ..., please cancel": the request is not lost
+            return self.ask_if_cancel(dispatcher, tracker, intent, sms) or []
         if tracker.get_slot("asked_why") and text and not text.startswith("/"):
             dispatcher.utter_message(
                 text=replies.pick(replies.THANKS_FOR_FEEDBACK, sms)
@@ -78,39 +79,9 @@ class ActionHandleOther(Action):
         if tracker.get_slot("asked_if_cancel") and intent == "deny":
             dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
             return [SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS))]
-        # A cancel request may hide in what the NLU found out of scope
-        # (bot/nlu/ask.py): asking costs one turn, and a real request is not
-        # lost; a "yes" starts it (data/rules.yml). Someone who already said
-        # no is not asked again. Ending an add-on is asked about too: the
-        # classifiers learnt it as a plan change, but where an add-on is a
-        # subscription of its own it is a cancel request, and the request's
-        # words then pick the add-on (bot/flow.py).
-        asked = int(tracker.get_slot("cancel_questions") or 0)
-        add_on = intent in DEAD_ENDS and phrases.ends_an_add_on(text)
-        question = (
-            replies.DO_YOU_WANT_TO_CANCEL_ADD_ON
-            if add_on
-            else replies.DO_YOU_WANT_TO_CANCEL
-        )
-        if (message.get(ASK_IF_CANCEL) or add_on) and asked < MAX_CANCEL_QUESTIONS:
-            buttons = [
-                {"title": "Yes", "payload": "/affirm"},
-                {"title": "No", "payload": "/deny"},
-            ]
-            dispatcher.utter_message(
-                text=replies.pick(question, sms),
-                buttons=None if sms else buttons,
-            )
-            return [
-                SlotSet("asked_if_cancel", True),
-                SlotSet("cancel_questions", float(asked + 1)),
-                SlotSet(
-                    "unsure_request",
-                    phrases.without_details(text, message.get("entities") or [])[
-                        :MAX_UNSURE_REQUEST
-                    ],
-                ),
-            ]
+        asked_about = self.ask_if_cancel(dispatcher, tracker, intent, sms)
+        if asked_about is not None:
+            return asked_about
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         again = misunderstood % 2 == 0
         dispatcher.utter_message(
@@ -119,3 +90,45 @@ class ActionHandleOther(Action):
             )
         )
         return [SlotSet("misunderstood", float(misunderstood))]
+
+    def ask_if_cancel(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        intent: Optional[str],
+        sms: bool,
+    ) -> Optional[list[dict[str, Any]]]:
+        """Ask "do you want to cancel?" when it is worth asking; None if not.
+
+        A cancel request may hide in what the NLU found out of scope
+        (bot/nlu/ask.py): asking costs one turn, and a real request is not
+        lost; a "yes" starts it (data/rules.yml). Someone who already said
+        no is not asked again. Ending an add-on is asked about too: the
+        classifiers learnt it as a plan change, but where an add-on is a
+        subscription of its own it is a cancel request, and the request's
+        words then pick the add-on (bot/flow.py).
+        """
+        message = tracker.latest_message or {}
+        text = (message.get("text") or "").strip()
+        asked = int(tracker.get_slot("cancel_questions") or 0)
+        add_on = intent in DEAD_ENDS and phrases.ends_an_add_on(text)
+        question = (
+            replies.DO_YOU_WANT_TO_CANCEL_ADD_ON
+            if add_on
+            else replies.DO_YOU_WANT_TO_CANCEL
+        )
+        if not (message.get(ASK_IF_CANCEL) or add_on) or asked >= MAX_CANCEL_QUESTIONS:
+            return None
+        buttons = [
+            {"title": "Yes", "payload": "/affirm"},
+            {"title": "No", "payload": "/deny"},
+        ]
+        dispatcher.utter_message(
+            text=replies.pick(question, sms), buttons=None if sms else buttons
+        )
+        words = phrases.without_details(text, message.get("entities") or [])
+        return [
+            SlotSet("asked_if_cancel", True),
+            SlotSet("cancel_questions", float(asked + 1)),
+            SlotSet("unsure_request", words[:MAX_UNSURE_REQUEST]),
+        ]

@@ -80,3 +80,14 @@ def test_a_full_card_number_is_never_kept(stack: Stack) -> None:
         content = path.read_bytes()
         for form in (b"4000056655665556", b"4000 0566 5566 5556"):
             assert form not in content, path
+
+
+def test_a_card_number_in_the_request_itself_does_not_lose_it(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    first = chat.say("hello, my card number is 4000 0566 5566 5556, please cancel")
+    assert "share only the last 4 digits" in first
+    assert "do you want to cancel" in first  # the request is asked about, not lost
+    assert "last 4 digits of the card" in chat.say("yes")
+    assert "Before you go" in chat.say(customer.card_last4)
+    assert b"4000 0566 5566 5556" not in stack.tracker_db.read_bytes()

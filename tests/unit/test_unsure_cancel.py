@@ -200,3 +200,22 @@ def test_ending_an_add_on_is_asked_about_without_the_note(channel: str) -> None:
     # a question about add-ons asks to end nothing
     said, _ = run(ActionHandleOther(), tracker("which add-ons do you have?"))
     assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
+
+
+def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -> None:
+    conversation = tracker(
+        "hello, my card number is [card number removed], please cancel", note=DOUBT
+    )
+    conversation.latest_message["metadata"]["gracious"]["card_number_removed"] = 1
+    said, events = run(ActionHandleOther(), conversation)
+    assert [m["text"] for m in said] == [
+        replies.CARD_NUMBER_REMOVED[0],
+        replies.DO_YOU_WANT_TO_CANCEL[0],
+    ]
+    assert slots(events)["asked_if_cancel"] is True
+    # without a cancel request in it, only the warning
+    conversation = tracker("my card number is [card number removed]")
+    conversation.latest_message["metadata"]["gracious"]["card_number_removed"] = 1
+    said, events = run(ActionHandleOther(), conversation)
+    assert [m["text"] for m in said] == [replies.CARD_NUMBER_REMOVED[0]]
+    assert "asked_if_cancel" not in slots(events)
