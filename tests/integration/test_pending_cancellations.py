@@ -172,29 +172,27 @@ def test_billing_down_before_the_plan_was_known(
     assert billing.subscription(customer).cancel_at_period_end
 
 
-def test_two_plans_and_no_choice_go_to_a_person(
-    billing: BillingService, client, outage, store: PendingStore
+@pytest.mark.parametrize(
+    "words, result, cancelled",
+    [
+        # nothing says which: a person finishes it
+        ("cancel my subscription", "handed_to_staff", (False, False)),
+        # the request's words choose, as they would have in the conversation
+        ("cancel the family add-on, keep premium", "cancelled", (False, True)),
+    ],
+)
+def test_two_plans_and_billing_down_before_the_choice(
+    billing: BillingService,
+    client,
+    outage,
+    store: PendingStore,
+    words: str,
+    result: str,
+    cancelled: tuple[bool, bool],
 ) -> None:
     customer = billing.new_customer("premium-monthly", "family-addon-monthly")
     verification = verified(billing, customer)
     outage.go_down()
-    carry_out(
-        client, request_for(customer, verification=verification, no_offers=True), store
-    )
-    outage.down = False
-    assert run_due(client, store, store.url, Texts(), 0.01) == ["handed_to_staff"]
-    assert _handoffs(store, customer.id) == 1
-    assert not billing.subscription(customer, 1).cancel_at_period_end
-
-
-def test_two_plans_and_the_request_named_one(
-    billing: BillingService, client, outage, store: PendingStore
-) -> None:
-    """The request's words choose, as they would have in the conversation."""
-    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
-    verification = verified(billing, customer)
-    outage.go_down()
-    words = "cancel the family add-on, keep premium"
     request = request_for(
         customer, verification=verification, no_offers=True, reason=words, words=words
     )
@@ -202,9 +200,12 @@ def test_two_plans_and_the_request_named_one(
     [row] = store.unfinished()
     assert row["subscription_id"] is None and row["reason"] == words
     outage.down = False
-    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
-    assert not billing.subscription(customer, 1).cancel_at_period_end
-    assert billing.subscription(customer, 2).cancel_at_period_end
+    assert run_due(client, store, store.url, Texts(), 0.01) == [result]
+    assert _handoffs(store, customer.id) == (result == "handed_to_staff")
+    for number, expected in enumerate(cancelled, 1):
+        assert bool(billing.subscription(customer, number).cancel_at_period_end) is (
+            expected
+        )
 
 
 def test_nothing_is_kept_before_verification(
