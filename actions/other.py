@@ -51,7 +51,7 @@ class ActionHandleOther(Action):
                 text=replies.pick(replies.CARD_NUMBER_REMOVED, sms)
             )
             # "my card is 4242 ..., please cancel": the request is not lost
-            return self.ask_if_cancel(dispatcher, tracker, intent, sms) or []
+            return self.ask_if_cancel(dispatcher, tracker, sms) or []
         if tracker.get_slot("asked_why") and text and not text.startswith("/"):
             dispatcher.utter_message(
                 text=replies.pick(replies.THANKS_FOR_FEEDBACK, sms)
@@ -79,7 +79,7 @@ class ActionHandleOther(Action):
         if tracker.get_slot("asked_if_cancel") and intent == "deny":
             dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
             return [SlotSet("cancel_questions", float(MAX_CANCEL_QUESTIONS))]
-        asked_about = self.ask_if_cancel(dispatcher, tracker, intent, sms)
+        asked_about = self.ask_if_cancel(dispatcher, tracker, sms)
         if asked_about is not None:
             return asked_about
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
@@ -92,11 +92,7 @@ class ActionHandleOther(Action):
         return [SlotSet("misunderstood", float(misunderstood))]
 
     def ask_if_cancel(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        intent: Optional[str],
-        sms: bool,
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, sms: bool
     ) -> Optional[list[dict[str, Any]]]:
         """Ask "do you want to cancel?" when it is worth asking; None if not.
 
@@ -110,15 +106,16 @@ class ActionHandleOther(Action):
         """
         message = tracker.latest_message or {}
         text = (message.get("text") or "").strip()
+        intent = (message.get("intent") or {}).get("name")
         asked = int(tracker.get_slot("cancel_questions") or 0)
         add_on = intent in DEAD_ENDS and phrases.ends_an_add_on(text)
+        if not (message.get(ASK_IF_CANCEL) or add_on) or asked >= MAX_CANCEL_QUESTIONS:
+            return None
         question = (
             replies.DO_YOU_WANT_TO_CANCEL_ADD_ON
             if add_on
             else replies.DO_YOU_WANT_TO_CANCEL
         )
-        if not (message.get(ASK_IF_CANCEL) or add_on) or asked >= MAX_CANCEL_QUESTIONS:
-            return None
         buttons = [
             {"title": "Yes", "payload": "/affirm"},
             {"title": "No", "payload": "/deny"},

@@ -75,8 +75,11 @@ def request_words(tracker: Tracker) -> Optional[str]:
     A cancel request's are kept in ``cancel_reason`` (also after "yes" to
     "do you want to cancel?"); an undo's are in the message that asked for it.
     """
-    if tracker.get_slot("goal") == "cancel":
+    goal = tracker.get_slot("goal")
+    if goal == "cancel":
         return tracker.get_slot("cancel_reason")
+    if goal != "reactivate":
+        return None  # a status answer lists every plan: no words needed
     for event in reversed(tracker.events):
         parsed = event.get("parse_data") or {}
         if (

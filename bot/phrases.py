@@ -83,10 +83,11 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     numbers = re.findall(r"\b(\d{1,2})\b", text)
     if len(numbers) == 1 and 1 <= int(numbers[0]) <= len(names):
         return [int(numbers[0]) - 1]
-    named = named_plan(text, names)  # "the premium one, keep the add-on"
+    ended, kept = _mentions(text, names)
+    named = _the_one(ended, kept, len(names))  # "the premium one, keep the add-on"
     if named is not None:
         return [named]
-    if _mentions(text, names)[1]:
+    if kept:
         return None  # a plan kept is not a plan chosen: ask again
     words = set(re.findall(r"[a-z]+", text))
     hits = [
@@ -151,10 +152,14 @@ def named_plan(text: str, names: list[str], undo: bool = False) -> Optional[int]
     named: the bot then asks which. With ``undo`` (a request to undo a
     cancellation) "keep" names the plan to keep rather than sparing it.
     """
-    ended, kept = _mentions(text, names, undo)
+    return _the_one(*_mentions(text, names, undo), len(names))
+
+
+def _the_one(ended: set[int], kept: set[int], count: int) -> Optional[int]:
+    """Return the one plan named and not kept, or the other when one is kept."""
     named = ended - kept
     if not named and kept:  # "cancel my plan but keep the add-on": the other one
-        named = set(range(len(names))) - kept
+        named = set(range(count)) - kept
     return named.pop() if len(named) == 1 else None
 
 
