@@ -102,27 +102,37 @@ class ActionHandleOther(Action):
         no is not asked again. Ending an add-on is asked about too: the
         classifiers learnt it as a plan change, but where an add-on is a
         subscription of its own it is a cancel request, and the request's
-        words then pick the add-on (bot/flow.py).
+        words then pick the add-on (bot/flow.py). A question about what
+        cancelling means ("what happens if I cancel?", "is there a fee?")
+        gets the answer first and then the same question: it is often asked
+        on the way to a decision.
         """
         message = tracker.latest_message or {}
         text = (message.get("text") or "").strip()
         intent = (message.get("intent") or {}).get("name")
         asked = int(tracker.get_slot("cancel_questions") or 0)
-        add_on = intent in DEAD_ENDS and phrases.ends_an_add_on(text)
-        if not (message.get(ASK_IF_CANCEL) or add_on) or asked >= MAX_CANCEL_QUESTIONS:
+        may_ask = asked < MAX_CANCEL_QUESTIONS
+        if intent in DEAD_ENDS and phrases.asks_about_cancelling(text):
+            # "what happens if I cancel?": the answer, then the question
+            question = replies.about_cancelling(
+                sms, data=phrases.asks_about_data(text), ask=may_ask
+            )
+            if not may_ask:
+                dispatcher.utter_message(text=question)
+                return []
+        elif intent in DEAD_ENDS and phrases.ends_an_add_on(text):
+            question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL_ADD_ON, sms)
+        elif message.get(ASK_IF_CANCEL):
+            question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL, sms)
+        else:
             return None
-        question = (
-            replies.DO_YOU_WANT_TO_CANCEL_ADD_ON
-            if add_on
-            else replies.DO_YOU_WANT_TO_CANCEL
-        )
+        if not may_ask:
+            return None
         buttons = [
             {"title": "Yes", "payload": "/affirm"},
             {"title": "No", "payload": "/deny"},
         ]
-        dispatcher.utter_message(
-            text=replies.pick(question, sms), buttons=None if sms else buttons
-        )
+        dispatcher.utter_message(text=question, buttons=None if sms else buttons)
         words = phrases.without_details(text, message.get("entities") or [])
         return [
             SlotSet("asked_if_cancel", True),

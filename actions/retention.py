@@ -69,9 +69,11 @@ class ValidateSubscriptionForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Optional[Any]]:
         options: list[dict[str, str]] = tracker.get_slot("subscription_options") or []
-        picked = phrases.subscription_choice(
-            str(value or ""), [o["name"] for o in options]
-        )
+        text = str(value or "")
+        picked = phrases.subscription_choice(text, [o["name"] for o in options])
+        by_price = phrases.choice_by_price(text, [o["price"] for o in options])
+        if not picked and by_price is not None:
+            picked = [by_price]  # "the cheaper one", as the list showed prices
         if not picked:
             dispatcher.utter_message(
                 text=replies.pick(replies.NOT_WHICH, is_sms(tracker))

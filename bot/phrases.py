@@ -98,6 +98,31 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     return hits if len(hits) == 1 else None
 
 
+_CHEAPER = re.compile(
+    r"\b(cheap(er|est)?|(less|least) (expensive|pricey))\b", re.IGNORECASE
+)
+_DEARER = re.compile(r"\b(expensive|pric(ey|ier|iest)|dear(er|est))\b", re.IGNORECASE)
+_PRICE = re.compile(r"^(\d+(?:\.\d+)?) ([A-Z]{3}) a (\w+)$")
+
+
+def choice_by_price(text: str, prices: list[str]) -> Optional[int]:
+    """Return the position of "the cheaper one" or "the more expensive one".
+
+    ``prices`` read "15.00 USD a month", as the bot listed them; prices in
+    different currencies or periods are not compared, and a tie picks none.
+    """
+    cheaper = bool(_CHEAPER.search(text or ""))
+    dearer = bool(_DEARER.search(_CHEAPER.sub(" ", text or "")))
+    parsed = [_PRICE.match(price or "") for price in prices]
+    if cheaper == dearer or len(prices) < 2 or not all(parsed):
+        return None
+    if len({(m.group(2), m.group(3)) for m in parsed if m}) != 1:
+        return None
+    amounts = [float(m.group(1)) for m in parsed if m]
+    wanted = min(amounts) if cheaper else max(amounts)
+    return amounts.index(wanted) if amounts.count(wanted) == 1 else None
+
+
 # Words of a plan's name that do not tell one plan from another.
 _GENERIC_PLAN_WORDS = {
     "plan", "the", "a", "an", "my", "add", "on", "addon", "subscription",
@@ -189,6 +214,54 @@ def ends_an_add_on(text: str) -> bool:
     the classifiers (taught that removing an add-on is a plan change) miss.
     """
     return bool(_ADD_ON.search(text or "")) and bool(_ENDING.search(text or ""))
+
+
+# "What happens if I cancel?": a question about ending, asked before deciding.
+# Present tense only: "I was charged after I cancelled" is a complaint.
+_ENDING_NOW = r"(cancel|end|close|unsubscribe|quit|stop|terminate|leave)"
+_ABOUT_CANCELLING = re.compile(
+    r"\b(if|when|after|once|before|should)\s+(i|we)\s+"
+    r"(do\s+|decide to\s+|choose to\s+|were to\s+)?" + _ENDING_NOW + r"\b"
+    r"|\bwhat happens\b[^.?!]*?\b(cancel|cancell?ing|cancell?ation|unsubscribing)\b"
+    r"|\b(cancell?ation|termination|exit)\s+(fees?|penalty|penalties|charges?)\b"
+    r"|\b(fees?|penalty|charge|cost)\s+(to|for|if i)\s+" + _ENDING_NOW + r"\b",
+    re.IGNORECASE,
+)
+# What may follow "cancel my ..." in such a question and still be ours; any
+# other object ("if I cancel my flight") is someone else's policy.
+_OURS = {
+    "subscription", "subscriptions", "membership", "plan", "plans", "account",
+    "service", "contract", "trial", "renewal", "premium", "basic", "pro",
+    "family", "add-on", "addon", "it", "that", "this",
+}  # fmt: skip
+_OBJECT = re.compile(
+    r"^\W*(?:(?:for|on|of|with)\s+)?(?:my|the|our|your|this|that|a|an)\s+([\w-]+)",
+    re.IGNORECASE,
+)
+_DATA = re.compile(
+    r"\b(data|information|info|history|files|photos|content|playlists?|"
+    r"progress|profiles?|points)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_cancelling(text: str) -> bool:
+    """Return True for a question about what cancelling means, not a request.
+
+    "What happens if I cancel?", "is there a cancellation fee?", "will I
+    lose access if I end my plan?"; not when what is ended is something else
+    ("can I get a refund if I cancel my flight").
+    """
+    match = _ABOUT_CANCELLING.search(text or "")
+    if match is None:
+        return False
+    cancelled = _OBJECT.match(text[match.end() :])
+    return cancelled is None or cancelled.group(1).lower() in _OURS
+
+
+def asks_about_data(text: str) -> bool:
+    """Return True when a message asks about the customer's data or history."""
+    return bool(_DATA.search(text or ""))
 
 
 # Words that only introduce a detail: "my email is ...", "card ends in ...".

@@ -144,6 +144,47 @@ def paid_until(receipt: CancellationReceipt, short: bool = False) -> str:
     )
 
 
+def about_cancelling(short: bool = False, data: bool = False, ask: bool = True) -> str:
+    """Answer "what happens if I cancel?" with what the bot would do, then ask.
+
+    True of every cancellation the bot makes: it ends at the period's end
+    (bot/flow.py never ends one early), billing charges no fee and refunds
+    nothing because the paid days are kept, and it can be undone until then.
+    What happens to the customer's data is the company's policy, which the
+    bot does not know: a person does.
+    """
+    if short:
+        parts = [
+            "If you cancel, it runs to the end of the paid period: no more "
+            "charges, no fee."
+        ]
+        if data:
+            parts.append("About your data, text 'talk to a person'.")
+        parts.append(
+            "Cancel it? Reply 1 for yes or 2 for no."
+            if ask
+            else "To go ahead, text 'cancel my plan'."
+        )
+        return " ".join(parts)
+    parts = [
+        "If you cancel, your subscription keeps working until the end of the "
+        "period you've already paid for, then it stops: you won't be charged "
+        "again and there's no fee. Nothing is refunded for the days left, as "
+        "you keep them, and you can change your mind any time before that date."
+    ]
+    if data:
+        parts.append(
+            "I can't tell you what happens to your data, but a person "
+            "can: just say 'talk to a person'."
+        )
+    parts.append(
+        "Would you like me to cancel it?"
+        if ask
+        else "If you decide to, just say 'cancel my subscription'."
+    )
+    return " ".join(parts)
+
+
 def goodbye_and_why(short: bool = False) -> list[str]:
     """Return the thanks, said once at the end, and the one optional question."""
     if short:

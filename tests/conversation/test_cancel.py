@@ -166,6 +166,16 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     assert stack.billing.subscription(third, 1).cancel_at_period_end
     assert stack.billing.subscription(third, 2).cancel_at_period_end
 
+    # the list shows prices, so the answer may use them
+    fourth = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=fourth.id)
+    chat.say("cancel my subscription, no offers")
+    chat.say(fourth.card_last4)
+    done = chat.say("the cheaper one")
+    assert "Family add-on is cancelled" in done
+    assert not stack.billing.subscription(fourth, 1).cancel_at_period_end
+    assert stack.billing.subscription(fourth, 2).cancel_at_period_end
+
 
 def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:
     customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")

@@ -135,3 +135,35 @@ def test_over_sms_1_means_yes(stack: Stack, unsure_text: str) -> None:
     done = mobile.text("2")
     assert CODE.search(done[0]), done
     assert stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_what_happens_if_i_cancel_is_answered_and_a_yes_cancels(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    answer = chat.say("what happens to my data if I cancel?")
+    assert answer == replies.about_cancelling(data=True, ask=True)
+    assert chat.buttons == ["Yes", "No"]
+    # an answer about cancelling in general: nothing read or changed yet
+    assert (
+        stack.billing.sql(
+            "SELECT count(*) AS n FROM events WHERE customer_id = :c", c=customer.id
+        )[0].n
+        == 0
+    )
+    assert "last 4 digits" in chat.say("yes")
+    assert "Before you go" in chat.say(customer.card_last4)
+    done = chat.say("no")
+    # what the answer said is what happened: ends at the period's end
+    assert CODE.search(done) and "won't be charged again" in done
+    row = stack.billing.subscription(customer)
+    assert row.cancel_at_period_end and row.status == "active"
+
+
+def test_what_happens_if_i_cancel_over_sms_then_no(stack: Stack) -> None:
+    customer = stack.billing.new_customer()
+    mobile = Phone(stack.rasa_url, customer.phone)
+    [answer] = mobile.text("is there a cancellation fee?")
+    assert answer == replies.about_cancelling(short=True, ask=True)
+    [answer] = mobile.text("2")
+    assert answer == replies.NOT_CANCELLING[1]
+    assert not stack.billing.subscription(customer).cancel_at_period_end

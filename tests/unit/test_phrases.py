@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
 
 from bot import phrases
@@ -177,6 +179,48 @@ def test_names_all(text: str, expected: bool) -> None:
 )
 def test_ends_an_add_on(text: str, expected: bool) -> None:
     assert phrases.ends_an_add_on(text) is expected
+
+
+PRICES = ["15.00 USD a month", "4.00 USD a month"]
+
+
+@pytest.mark.parametrize(
+    "text, prices, expected",
+    [
+        ("the cheaper one", PRICES, 1),
+        ("cheapest please", PRICES, 1),
+        ("the less expensive one", PRICES, 1),
+        ("the more expensive one", PRICES, 0),
+        ("the pricier plan", PRICES, 0),
+        ("the expensive one, not the cheap one", PRICES, None),
+        ("premium", PRICES, None),
+        ("the cheaper one", ["15.00 USD a month", "4.00 USD a year"], None),
+        ("the cheaper one", ["4.00 USD a month", "4.00 USD a month"], None),
+    ],
+)
+def test_choice_by_price(text: str, prices: list[str], expected: Optional[int]) -> None:
+    assert phrases.choice_by_price(text, prices) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what happens if I cancel?", True),
+        ("will I lose my playlists if I cancel", True),
+        ("is there a cancellation fee?", True),
+        ("if i cancel now will i still have access until the end of the month", True),
+        ("what happens to my account after cancelling", True),
+        ("is there a fee to cancel my plan", True),
+        ("what's the cancellation fee on my membership?", True),
+        ("can I get a refund if I cancel my flight", False),
+        ("what is the cancellation fee for my booking", False),
+        ("I was charged after I cancelled", False),
+        ("I will cancel if you don't fix this", False),
+        ("cancel my subscription", False),
+    ],
+)
+def test_asks_about_cancelling(text: str, expected: bool) -> None:
+    assert phrases.asks_about_cancelling(text) is expected
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,11 @@ def reply_lines() -> dict[str, str]:
         )
         if not (immediate or already):
             lines["paid_until"] = replies.paid_until(receipt, short=True)
+    for data in (False, True):
+        for ask in (False, True):
+            lines[f"about_cancelling:data={data},ask={ask}"] = replies.about_cancelling(
+                short=True, data=data, ask=ask
+            )
     for number, line in enumerate(replies.goodbye_and_why(short=True)):
         lines[f"goodbye_and_why[{number}]"] = line
     subscription = Subscription(

@@ -202,6 +202,54 @@ def test_ending_an_add_on_is_asked_about_without_the_note(channel: str) -> None:
     assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
 
 
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_what_cancelling_means_is_answered_then_asked(channel: str) -> None:
+    sms = channel == "sms"
+    text = "what happens to my data if I cancel my plan?"
+    said, events = run(ActionHandleOther(), tracker(text, channel=channel))
+    assert [m["text"] for m in said] == [
+        replies.about_cancelling(sms, data=True, ask=True)
+    ]
+    assert "talk to a person" in said[0]["text"]
+    assert bool(said[0]["buttons"]) is not sms
+    # a "yes" then starts the request it asked about (data/rules.yml)
+    assert slots(events) == {
+        "asked_if_cancel": True,
+        "unsure_request": text,
+        "cancel_questions": 1.0,
+    }
+
+
+def test_what_cancelling_means_after_a_no_is_answered_without_asking() -> None:
+    conversation = tracker(
+        "is there a cancellation fee?", cancel_questions=float(MAX_CANCEL_QUESTIONS)
+    )
+    said, events = run(ActionHandleOther(), conversation)
+    answer = replies.about_cancelling(data=False, ask=False)
+    assert [m["text"] for m in said] == [answer]
+    assert "no fee" in answer and "say 'cancel my subscription'" in answer
+    assert not said[0]["buttons"]
+    assert "asked_if_cancel" not in slots(events)
+
+
+def test_questions_about_other_cancellations_are_not_answered_for_ours() -> None:
+    for text in (
+        "can I get a refund if I cancel my flight?",
+        "I cancelled, why was I charged?",
+    ):
+        said, events = run(ActionHandleOther(), tracker(text))
+        assert said[0]["text"] == replies.NOT_UNDERSTOOD[0], text
+        assert "asked_if_cancel" not in slots(events)
+    # a request is a request, whatever it asks along the way
+    said, _ = run(
+        ActionHandleOther(),
+        tracker(
+            "cancel my plan, what happens if I cancel?", intent="cancel_subscription"
+        ),
+    )
+    assert all("If you cancel" not in m["text"] for m in said)
+
+
 def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -> None:
     conversation = tracker(
         "hello, my card number is [card number removed], please cancel", note=DOUBT
