@@ -53,10 +53,20 @@ class ActionHandleOther(Action):
             # "my card is 4242 ..., please cancel": the request is not lost
             return self.ask_if_cancel(dispatcher, tracker, sms) or []
         if tracker.get_slot("asked_why") and text and not text.startswith("/"):
+            feedback = [
+                SlotSet("exit_feedback", text[:1000]),
+                SlotSet("asked_why", False),
+            ]
+            # "oh wait, keep the add-on" right after the receipt: kept as the
+            # answer to why, and asked about, since it may be an undo
+            undo = intent in DEAD_ENDS and phrases.undoes_an_add_on(text)
+            asked = self.ask_if_cancel(dispatcher, tracker, sms) if undo else None
+            if asked is not None:
+                return feedback + asked
             dispatcher.utter_message(
                 text=replies.pick(replies.THANKS_FOR_FEEDBACK, sms)
             )
-            return [SlotSet("exit_feedback", text[:1000]), SlotSet("asked_why", False)]
+            return feedback
         if tracker.get_slot("pending_retry") and tracker.get_slot("goal"):
             return [
                 SlotSet("pending_retry", False),
@@ -102,7 +112,9 @@ class ActionHandleOther(Action):
         no is not asked again. Ending an add-on is asked about too: the
         classifiers learnt it as a plan change, but where an add-on is a
         subscription of its own it is a cancel request, and the request's
-        words then pick the add-on (bot/flow.py). A question about what
+        words then pick the add-on (bot/flow.py); keeping one ("undo the
+        add-on's cancellation") is asked about the same way, and a yes
+        undoes the cancellation those words name. A question about what
         cancelling means ("what happens if I cancel?", "is there a fee?")
         gets the answer first and then the same question: it is often asked
         on the way to a decision.
@@ -112,6 +124,7 @@ class ActionHandleOther(Action):
         intent = (message.get("intent") or {}).get("name")
         asked = int(tracker.get_slot("cancel_questions") or 0)
         may_ask = asked < MAX_CANCEL_QUESTIONS
+        goal = "cancel"  # what a yes starts (actions/requests.py)
         if intent in DEAD_ENDS and phrases.asks_about_cancelling(text):
             # "what happens if I cancel?": the answer, then the question
             question = replies.about_cancelling(
@@ -120,6 +133,9 @@ class ActionHandleOther(Action):
             if not may_ask:
                 dispatcher.utter_message(text=question)
                 return []
+        elif intent in DEAD_ENDS and phrases.undoes_an_add_on(text):
+            question = replies.pick(replies.DO_YOU_WANT_TO_UNDO_ADD_ON, sms)
+            goal = "reactivate"
         elif intent in DEAD_ENDS and phrases.ends_an_add_on(text):
             question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL_ADD_ON, sms)
         elif message.get(ASK_IF_CANCEL):
@@ -138,4 +154,5 @@ class ActionHandleOther(Action):
             SlotSet("asked_if_cancel", True),
             SlotSet("cancel_questions", float(asked + 1)),
             SlotSet("unsure_request", words[:MAX_UNSURE_REQUEST]),
+            SlotSet("asked_goal", goal),
         ]

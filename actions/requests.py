@@ -48,10 +48,12 @@ class ActionTakeRequest(Action):
         # or card digits (the slots have those).
         text = phrases.without_details(text, message.get("entities") or [])
         if intent == "affirm" and tracker.get_slot("asked_if_cancel"):
-            # "yes" to "do you want to cancel?": the request is the message
-            # the bot asked about, "no offers" included (details taken out
-            # when it was kept, actions/other.py)
-            intent = "cancel_subscription"
+            # "yes" to "do you want to cancel?" (or to undo an add-on's
+            # cancellation): the request is the message the bot asked about,
+            # "no offers" included (details taken out when it was kept,
+            # actions/other.py)
+            asked = tracker.get_slot("asked_goal")
+            intent = "reactivate" if asked == "reactivate" else "cancel_subscription"
             text = tracker.get_slot("unsure_request") or ""
         events = [
             SlotSet("goal", GOALS.get(str(intent), "cancel")),
@@ -66,29 +68,23 @@ class ActionTakeRequest(Action):
             ]
             if phrases.wants_no_offers(text):
                 events.append(SlotSet("no_offers", True))
+        if intent == "reactivate":
+            events.append(SlotSet("undo_request", text[:500] or None))
         return events
 
 
 def request_words(tracker: Tracker) -> Optional[str]:
     """Return the words of the request being carried out (they may name a plan).
 
-    A cancel request's are kept in ``cancel_reason`` (also after "yes" to
-    "do you want to cancel?"); an undo's are in the message that asked for it.
+    A cancel request's are kept in ``cancel_reason``, an undo's in
+    ``undo_request`` (also after "yes" to the bot's question about them).
     """
     goal = tracker.get_slot("goal")
     if goal == "cancel":
         return tracker.get_slot("cancel_reason")
-    if goal != "reactivate":
-        return None  # a status answer lists every plan: no words needed
-    for event in reversed(tracker.events):
-        parsed = event.get("parse_data") or {}
-        if (
-            event.get("event") == "user"
-            and (parsed.get("intent") or {}).get("name") == "reactivate"
-        ):
-            text = event.get("text") or ""
-            return phrases.without_details(text, parsed.get("entities") or [])
-    return None
+    if goal == "reactivate":
+        return tracker.get_slot("undo_request")
+    return None  # a status answer lists every plan: no words needed
 
 
 class ActionCarryOutRequest(BillingAction):

@@ -207,6 +207,30 @@ def names_all(text: str) -> bool:
     return bool(_ALL_OF_THEM.search(text or ""))
 
 
+_UNDO = re.compile(
+    r"\b(undo|un-do|changed? (my|our) minds?|keep|restore|reactivate|reinstate|"
+    r"bring\b[^.?!]{0,30}\bback|(want|get|have)\b[^.?!]{0,30}\bback|"
+    r"(don'?t|do not|not) (cancel|end|remove|drop|stop))\b",
+    re.IGNORECASE,
+)
+_CANCELLATION = re.compile(r"\bcancell?ations?\b", re.IGNORECASE)
+
+
+def undoes_an_add_on(text: str) -> bool:
+    """Return True when a message asks to keep an add-on ("bring it back").
+
+    "Undo the add-on's cancellation", "changed my mind about the add-on,
+    keep it". The classifiers learnt add-ons as plan changes, as with ending one. An
+    ending verb outside the undo's own words ("cancel premium, keep the
+    add-on") makes it a cancel request instead.
+    """
+    text = text or ""
+    if not (_ADD_ON.search(text) and _UNDO.search(text)):
+        return False
+    rest = _CANCELLATION.sub(" ", _UNDO.sub(" ", text))
+    return not _ENDING.search(rest)
+
+
 def ends_an_add_on(text: str) -> bool:
     """Return True when a message asks to end an add-on ("drop the family add-on").
 

@@ -324,6 +324,11 @@ DO_YOU_WANT_TO_CANCEL_ADD_ON = (
     "Just to check: do you want me to cancel that add-on?",
     "Just to check: cancel that add-on? Reply 1 for yes or 2 for no.",
 )
+DO_YOU_WANT_TO_UNDO_ADD_ON = (
+    "Just to check: do you want me to undo that add-on's cancellation, so it "
+    "carries on?",
+    "Just to check: undo that add-on's cancellation? Reply 1 for yes or 2 for no.",
+)
 NOT_CANCELLING = (
     "All right, nothing changes. I can also tell you your subscription's "
     "status or get you a person. What would you like?",

@@ -6,6 +6,7 @@ import json
 import re
 import time
 
+from bot import replies
 from tests.support.polling import eventually
 from tests.support.stack import Stack
 
@@ -41,6 +42,21 @@ def test_undo_of_one_plan_named_leaves_the_other_cancelled(stack: Stack) -> None
     assert "Welcome back: Premium continues" in back and "Family add-on" not in back
     assert not stack.billing.subscription(customer, 1).cancel_at_period_end
     assert stack.billing.subscription(customer, 2).cancel_at_period_end
+
+
+def test_keeping_only_the_add_on_is_asked_about_and_undone(stack: Stack) -> None:
+    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel both, no offers")
+    assert len(CODE.findall(chat.say(customer.card_last4))) == 2
+    # right after the receipt, as the answer to the optional "why"
+    asked = chat.say("undo the family add-on cancellation")
+    assert asked == replies.DO_YOU_WANT_TO_UNDO_ADD_ON[0]
+    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+    back = chat.say("yes")  # verified already: no question
+    assert "Welcome back: Family add-on continues" in back and "Premium" not in back
+    assert stack.billing.subscription(customer, 1).cancel_at_period_end
+    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
 
 
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:

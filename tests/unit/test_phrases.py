@@ -181,6 +181,22 @@ def test_ends_an_add_on(text: str, expected: bool) -> None:
     assert phrases.ends_an_add_on(text) is expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("undo the family add-on cancellation", True),
+        ("I changed my mind about the add-on, keep it", True),
+        ("don't cancel the add-on", True),
+        ("can I get the add-on back?", True),
+        ("cancel premium but keep the add-on", False),
+        ("cancel my family add-on", False),
+        ("what add-ons do you have?", False),
+    ],
+)
+def test_undoes_an_add_on(text: str, expected: bool) -> None:
+    assert phrases.undoes_an_add_on(text) is expected
+
+
 PRICES = ["15.00 USD a month", "4.00 USD a month"]
 
 

@@ -66,6 +66,7 @@ def test_a_message_with_the_note_is_asked_about(channel: str) -> None:
         "asked_if_cancel": True,
         "unsure_request": "hw do i cancl this thing",
         "cancel_questions": 1.0,
+        "asked_goal": "cancel",
     }
 
 
@@ -196,6 +197,7 @@ def test_ending_an_add_on_is_asked_about_without_the_note(channel: str) -> None:
         "asked_if_cancel": True,
         "unsure_request": "cancel my family add-on, keep premium",
         "cancel_questions": 1.0,
+        "asked_goal": "cancel",
     }
     # a question about add-ons asks to end nothing
     said, _ = run(ActionHandleOther(), tracker("which add-ons do you have?"))
@@ -217,6 +219,7 @@ def test_what_cancelling_means_is_answered_then_asked(channel: str) -> None:
         "asked_if_cancel": True,
         "unsure_request": text,
         "cancel_questions": 1.0,
+        "asked_goal": "cancel",
     }
 
 
@@ -248,6 +251,33 @@ def test_questions_about_other_cancellations_are_not_answered_for_ours() -> None
         ),
     )
     assert all("If you cancel" not in m["text"] for m in said)
+
+
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_keeping_an_add_on_is_asked_about_and_a_yes_undoes(channel: str) -> None:
+    text = "undo the family add-on cancellation"
+    said, events = run(ActionHandleOther(), tracker(text, channel=channel))
+    question = replies.pick(replies.DO_YOU_WANT_TO_UNDO_ADD_ON, channel == "sms")
+    assert [m["text"] for m in said] == [question]
+    asked = slots(events)
+    assert asked["asked_goal"] == "reactivate" and asked["unsure_request"] == text
+    _, events = run(ActionTakeRequest(), tracker("yes", intent="affirm", **asked))
+    taken = slots(events)
+    assert taken["goal"] == "reactivate" and taken["undo_request"] == text
+    assert "cancel_reason" not in taken
+
+
+def test_keeping_an_add_on_as_the_answer_to_why_is_kept_and_asked_about() -> None:
+    text = "oh wait, keep the add-on"
+    said, events = run(ActionHandleOther(), tracker(text, asked_why=True))
+    assert [m["text"] for m in said] == [replies.DO_YOU_WANT_TO_UNDO_ADD_ON[0]]
+    answered = slots(events)
+    assert answered["exit_feedback"] == text and answered["asked_why"] is False
+    assert answered["asked_goal"] == "reactivate"
+    # any other answer is only thanked for
+    said, events = run(ActionHandleOther(), tracker("too pricey", asked_why=True))
+    assert [m["text"] for m in said] == [replies.THANKS_FOR_FEEDBACK[0]]
+    assert "asked_goal" not in slots(events)
 
 
 def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -> None:
