@@ -63,9 +63,13 @@ class ActionHandleOther(Action):
             asked = self.ask_if_cancel(dispatcher, tracker, sms) if undo else None
             if asked is not None:
                 return feedback + asked
-            dispatcher.utter_message(
-                text=replies.pick(replies.THANKS_FOR_FEEDBACK, sms)
+            # "why didn't I get a refund?": a question, kept all the same
+            thanks = (
+                replies.REFUNDS_BY_A_PERSON
+                if phrases.wants_refund(text)
+                else replies.THANKS_FOR_FEEDBACK
             )
+            dispatcher.utter_message(text=replies.pick(thanks, sms))
             return feedback
         if tracker.get_slot("pending_retry") and tracker.get_slot("goal"):
             return [
@@ -92,6 +96,11 @@ class ActionHandleOther(Action):
         asked_about = self.ask_if_cancel(dispatcher, tracker, sms)
         if asked_about is not None:
             return asked_about
+        if intent in DEAD_ENDS and phrases.wants_refund(text):
+            dispatcher.utter_message(
+                text=replies.pick(replies.REFUNDS_BY_A_PERSON, sms)
+            )
+            return []
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         again = misunderstood % 2 == 0
         dispatcher.utter_message(

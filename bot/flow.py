@@ -185,9 +185,11 @@ def _cancel(
             reason=request.reason,
         )
         outcome.say(replies.receipt_text(receipt, request.short))
-        if phrases.wants_it_now(request.words or "") and not (
-            receipt.immediate or receipt.already_cancelled
-        ):
+        words = request.words or ""
+        ends_later = not (receipt.immediate or receipt.already_cancelled)
+        if ends_later and phrases.wants_refund(words):  # "and refund this month"
+            outcome.say(replies.no_refund(receipt, request.short))
+        elif ends_later and phrases.wants_it_now(words):
             outcome.say(replies.paid_until(receipt, request.short))
     for text in replies.goodbye_and_why(request.short):
         outcome.say(text)
@@ -207,7 +209,14 @@ def one_or_named(
         return [s.id for s in open_ones]
     names = [s.plan_name for s in open_ones]
     named = phrases.named_plan(words or "", names, undo)
+    if named is None:  # "cancel the cheaper one"
+        named = phrases.choice_by_price(words or "", [price(s) for s in open_ones])
     return None if named is None else [open_ones[named].id]
+
+
+def price(subscription: Subscription) -> str:
+    """Return a plan's price as the bot lists it: "15.00 USD a month"."""
+    return f"{subscription.price} a {subscription.interval}"
 
 
 def _cancel_flow(
@@ -251,8 +260,7 @@ def _cancel_flow(
     ids = request.chosen or one_or_named(open_ones, request.words)
     if ids is None:
         outcome.slots["subscription_options"] = [
-            {"id": s.id, "name": s.plan_name, "price": f"{s.price} a {s.interval}"}
-            for s in open_ones
+            {"id": s.id, "name": s.plan_name, "price": price(s)} for s in open_ones
         ]
         outcome.next_step = CHOOSE
         return

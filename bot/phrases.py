@@ -38,6 +38,16 @@ def wants_it_now(text: str) -> bool:
     return bool(_NOW.search(text or ""))
 
 
+_REFUND = re.compile(
+    r"\b(refund(s|ed|ing)?|money back|reimburs\w*|charge ?backs?)\b", re.IGNORECASE
+)
+
+
+def wants_refund(text: str) -> bool:
+    """Return True when a message asks for (or about) money back."""
+    return bool(_REFUND.search(text or ""))
+
+
 def wants_pause(text: str) -> bool:
     """Return True when a message asks to pause (freeze, hold) rather than end."""
     return bool(_PAUSE.search(text or ""))
@@ -248,7 +258,8 @@ _ABOUT_CANCELLING = re.compile(
     r"(do\s+|decide to\s+|choose to\s+|were to\s+)?" + _ENDING_NOW + r"\b"
     r"|\bwhat happens\b[^.?!]*?\b(cancel|cancell?ing|cancell?ation|unsubscribing)\b"
     r"|\b(cancell?ation|termination|exit)\s+(fees?|penalty|penalties|charges?)\b"
-    r"|\b(fees?|penalty|charge|cost)\s+(to|for|if i)\s+" + _ENDING_NOW + r"\b",
+    r"|\b(fees?|penalty|penalties|charges?|costs?)\s+(to|for|if i)\s+"
+    r"(cancell?ing|ending|closing|leaving|quitting|" + _ENDING_NOW[1:] + r"\b",
     re.IGNORECASE,
 )
 # What may follow "cancel my ..." in such a question and still be ours; any

@@ -185,6 +185,26 @@ def about_cancelling(short: bool = False, data: bool = False, ask: bool = True) 
     return " ".join(parts)
 
 
+def no_refund(receipt: CancellationReceipt, short: bool = False) -> str:
+    """Answer a refund asked for with the cancellation: none, and why.
+
+    A cancellation ends at the period's end, so the days paid for are used,
+    not refunded; a customer who thinks they are owed money is sent to a
+    person, who can look at the payments (the bot cannot refund).
+    """
+    ends = when(receipt.effective_date, short)
+    if short:
+        return (
+            f"No refund: it works until {ends}, already paid for. Owed money? "
+            "Text 'talk to a person'."
+        )
+    return (
+        f"Nothing is refunded: {receipt.plan_name} keeps working until {ends}, "
+        "which you've already paid for. If you think you're owed money back, a "
+        "person can look at it with you: just say 'talk to a person'."
+    )
+
+
 def goodbye_and_why(short: bool = False) -> list[str]:
     """Return the thanks, said once at the end, and the one optional question."""
     if short:
@@ -366,6 +386,13 @@ NOT_OURS_TO_CANCEL = (
     "say 'cancel my subscription'. I can also get you a person.",
     "I can only end your subscription with us. To do that, text 'cancel my "
     "plan'. Or text 'talk to a person'.",
+)
+REFUNDS_BY_A_PERSON = (
+    "I can't give refunds myself, but a person can look at your payments with "
+    "you: just say 'talk to a person'. I can also cancel your subscription or "
+    "tell you its status.",
+    "I can't give refunds. For that, text 'talk to a person'. Or text 'cancel "
+    "my plan' or 'status'.",
 )
 THANKS_FOR_FEEDBACK = ("Thank you, that helps us.", "Thank you, that helps us.")
 CARD_NUMBER_REMOVED = (

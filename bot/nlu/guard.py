@@ -141,6 +141,19 @@ NEUTRAL = {
     "cycle",
     "year",
     "week",
+    # which of the customer's own plans ("cancel the cheaper one", "the
+    # other one"): the bot reads these against the plans it lists
+    "cheaper",
+    "cheapest",
+    "expensive",
+    "pricier",
+    "priciest",
+    "other",
+    "second",
+    "more",
+    "less",
+    "most",
+    "least",
     # what an angry customer calls our service ("cancel this crap")
     "crap",
     "shit",

@@ -100,6 +100,8 @@ def test_choice_is_needed_for_two_subscriptions(
     [
         ("cancel my premium plan", "Premium"),
         ("cancel the family add-on but keep premium", "Family add-on"),
+        ("cancel the cheaper one", "Family add-on"),
+        ("end the more expensive plan", "Premium"),
     ],
 )
 def test_a_plan_named_in_the_request_is_the_choice(
@@ -136,6 +138,22 @@ def test_cancel_it_now_is_told_why_it_ends_later(
     # a plain request gets no such line
     again = carry_out(client, request_for(billing.new_customer(), no_offers=True))
     assert "today" not in texts(again)
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_a_refund_asked_for_is_answered(billing: BillingService, client, short) -> None:
+    customer = billing.new_customer()
+    caller = Caller("sms" if short else "web", "conv-" + secrets.token_hex(4))
+    words = "cancel now and refund me for this month, no offers"
+    outcome = carry_out(
+        client, request_for(customer, caller=caller, no_offers=True, words=words)
+    )
+    receipt, refund = outcome.replies[0].text, outcome.replies[1].text
+    assert receipt.startswith("Done. Premium ")
+    assert refund.startswith("No refund" if short else "Nothing is refunded")
+    assert "talk to a person" in refund and "today" not in refund
+    row = billing.subscription(customer)
+    assert row.status == "active" and bool(row.cancel_at_period_end)
 
 
 def test_keep_my_premium_undoes_only_that_cancellation(

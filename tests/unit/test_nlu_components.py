@@ -144,6 +144,10 @@ def test_foreign_targets_are_detected(text, obj):
         # an angry name for our service is no foreign object
         "cancel this crap",
         "yo cancel my shit",
+        # one of the customer's own plans, told apart by price
+        "cancel the cheaper one",
+        "cancel the more expensive plan",
+        "cancel the other one",
         # phone lines and energy are sold by subscription too
         "terminate my line",
         "cancel my landline",

@@ -197,6 +197,19 @@ def test_undoes_an_add_on(text: str, expected: bool) -> None:
     assert phrases.undoes_an_add_on(text) is expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I want a refund", True),
+        ("can I get my money back?", True),
+        ("why wasn't I refunded", True),
+        ("cancel my subscription", False),
+    ],
+)
+def test_wants_refund(text: str, expected: bool) -> None:
+    assert phrases.wants_refund(text) is expected
+
+
 PRICES = ["15.00 USD a month", "4.00 USD a month"]
 
 
@@ -227,6 +240,7 @@ def test_choice_by_price(text: str, prices: list[str], expected: Optional[int]) 
         ("if i cancel now will i still have access until the end of the month", True),
         ("what happens to my account after cancelling", True),
         ("is there a fee to cancel my plan", True),
+        ("Is there a penalty for cancelling early?", True),
         ("what's the cancellation fee on my membership?", True),
         ("can I get a refund if I cancel my flight", False),
         ("what is the cancellation fee for my booking", False),

@@ -79,6 +79,7 @@ def reply_lines() -> dict[str, str]:
         )
         if not (immediate or already):
             lines["paid_until"] = replies.paid_until(receipt, short=True)
+            lines["no_refund"] = replies.no_refund(receipt, short=True)
     for data in (False, True):
         for ask in (False, True):
             lines[f"about_cancelling:data={data},ask={ask}"] = replies.about_cancelling(

@@ -236,12 +236,13 @@ def test_what_cancelling_means_after_a_no_is_answered_without_asking() -> None:
 
 
 def test_questions_about_other_cancellations_are_not_answered_for_ours() -> None:
-    for text in (
-        "can I get a refund if I cancel my flight?",
-        "I cancelled, why was I charged?",
+    for text, answer in (
+        # a refund is for a person, whatever it is for
+        ("can I get a refund if I cancel my flight?", replies.REFUNDS_BY_A_PERSON),
+        ("I cancelled, why was I charged?", replies.NOT_UNDERSTOOD),
     ):
         said, events = run(ActionHandleOther(), tracker(text))
-        assert said[0]["text"] == replies.NOT_UNDERSTOOD[0], text
+        assert said[0]["text"] == answer[0], text
         assert "asked_if_cancel" not in slots(events)
     # a request is a request, whatever it asks along the way
     said, _ = run(
@@ -278,6 +279,20 @@ def test_keeping_an_add_on_as_the_answer_to_why_is_kept_and_asked_about() -> Non
     said, events = run(ActionHandleOther(), tracker("too pricey", asked_why=True))
     assert [m["text"] for m in said] == [replies.THANKS_FOR_FEEDBACK[0]]
     assert "asked_goal" not in slots(events)
+
+
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_a_refund_is_sent_to_a_person(channel: str) -> None:
+    expected = replies.pick(replies.REFUNDS_BY_A_PERSON, channel == "sms")
+    said, events = run(ActionHandleOther(), tracker("I want a refund", channel=channel))
+    assert [m["text"] for m in said] == [expected] and events == []
+    # as the answer to the optional "why" it is kept too
+    text = "why didn't I get a refund?"
+    said, events = run(
+        ActionHandleOther(), tracker(text, channel=channel, asked_why=True)
+    )
+    assert [m["text"] for m in said] == [expected]
+    assert slots(events)["exit_feedback"] == text
 
 
 def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -> None:
