@@ -147,7 +147,9 @@ class ActionHandleOther(Action):
             goal = "reactivate"
         elif intent in DEAD_ENDS and phrases.ends_an_add_on(text):
             question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL_ADD_ON, sms)
-        elif message.get(ASK_IF_CANCEL):
+        elif message.get(ASK_IF_CANCEL) or (
+            intent in DEAD_ENDS and phrases.ends_by_price(text)
+        ):
             question = replies.pick(replies.DO_YOU_WANT_TO_CANCEL, sms)
         else:
             return None

@@ -115,6 +115,18 @@ _DEARER = re.compile(r"\b(expensive|pric(ey|ier|iest)|dear(er|est))\b", re.IGNOR
 _PRICE = re.compile(r"^(\d+(?:\.\d+)?) ([A-Z]{3}) a (\w+)$")
 
 
+def ends_by_price(text: str) -> bool:
+    """Return True for "cancel the cheaper one": an ending told apart by price.
+
+    The classifiers learnt "the cheaper plan" from plan changes and call it
+    out of scope; with an ending verb it is a cancel request.
+    """
+    text = text or ""
+    return bool(_ENDING.search(text)) and bool(
+        _CHEAPER.search(text) or _DEARER.search(text)
+    )
+
+
 def choice_by_price(text: str, prices: list[str]) -> Optional[int]:
     """Return the position of "the cheaper one" or "the more expensive one".
 

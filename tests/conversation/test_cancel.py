@@ -176,6 +176,20 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     assert not stack.billing.subscription(fourth, 1).cancel_at_period_end
     assert stack.billing.subscription(fourth, 2).cancel_at_period_end
 
+    # ... and so may the request; the classifiers learnt "the cheaper plan"
+    # from plan changes, so the bot may ask first
+    fifth = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=fifth.id)
+    first = chat.say("cancel the cheaper one")
+    if first == "Just to check: do you want to cancel your subscription?":
+        first = chat.say("yes")
+    assert "last 4 digits" in first
+    offer = chat.say(fifth.card_last4)
+    assert "Family add-on" in offer and "Which one" not in offer
+    assert "Family add-on is cancelled" in chat.say("no")
+    assert not stack.billing.subscription(fifth, 1).cancel_at_period_end
+    assert stack.billing.subscription(fifth, 2).cancel_at_period_end
+
 
 def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:
     customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")

@@ -295,6 +295,15 @@ def test_a_refund_is_sent_to_a_person(channel: str) -> None:
     assert slots(events)["exit_feedback"] == text
 
 
+def test_ending_the_cheaper_one_is_asked_about_without_the_note() -> None:
+    # "the cheaper plan" was learnt from plan changes: no note, yet a request
+    said, events = run(ActionHandleOther(), tracker("cancel the cheaper one"))
+    assert [m["text"] for m in said] == [replies.DO_YOU_WANT_TO_CANCEL[0]]
+    assert slots(events)["unsure_request"] == "cancel the cheaper one"
+    said, _ = run(ActionHandleOther(), tracker("is there a cheaper plan?"))
+    assert said[0]["text"] == replies.NOT_UNDERSTOOD[0]
+
+
 def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -> None:
     conversation = tracker(
         "hello, my card number is [card number removed], please cancel", note=DOUBT
