@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, channel_identity, is_sms
 from bot import phrases, replies
+from bot.flow import STOP
 
 
 def times_asked(tracker: Tracker, counter: str) -> int:
@@ -33,7 +34,7 @@ class ValidateIdentityForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if tracker.get_slot("verified_customer"):
+        if tracker.get_slot("verified_customer") or tracker.get_slot("goal") == STOP:
             return []
         if channel_identity(tracker) is not None and not tracker.get_slot(
             "identify_by_email"
@@ -58,6 +59,8 @@ class ValidateIdentityForm(FormValidationAction):
     ) -> dict[str, Optional[str]]:
         if self._rejected_already(tracker):
             return {"email": None}
+        if phrases.wants_to_stop(str(value or "")):
+            return {"email": None, "goal": STOP}
         email = phrases.email_address(str(value or ""))
         if email is None:
             dispatcher.utter_message(
@@ -74,6 +77,8 @@ class ValidateIdentityForm(FormValidationAction):
     ) -> dict[str, Optional[str]]:
         if self._rejected_already(tracker):
             return {"card_last4": None}
+        if phrases.wants_to_stop(str(value or "")):
+            return {"card_last4": None, "goal": STOP}
         if card_number_was_removed(tracker):
             dispatcher.utter_message(
                 text=replies.pick(replies.CARD_NUMBER_REMOVED, is_sms(tracker))

@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import is_sms
 from bot import phrases, replies
+from bot.flow import STOP
 
 # config.yml: CancelSecondOpinion's min_confidence, the vote's floor.
 CLEAR_YES = 0.6
@@ -61,6 +62,16 @@ class ValidateSubscriptionForm(FormValidationAction):
     def name(self) -> str:
         return "validate_subscription_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # "never mind" instead of a choice ends the form (bot/flow.py)
+        return [] if tracker.get_slot("goal") == STOP else domain_slots
+
     def validate_subscription_choice(
         self,
         value: Any,
@@ -70,6 +81,8 @@ class ValidateSubscriptionForm(FormValidationAction):
     ) -> dict[str, Optional[Any]]:
         options: list[dict[str, str]] = tracker.get_slot("subscription_options") or []
         text = str(value or "")
+        if phrases.wants_to_stop(text):
+            return {"subscription_choice": None, "goal": STOP}
         picked = phrases.subscription_choice(text, [o["name"] for o in options])
         by_price = phrases.choice_by_price(text, [o["price"] for o in options])
         if not picked and by_price is not None:

@@ -93,6 +93,9 @@ class Outcome:
         return self
 
 
+# The goal once the customer backed out of a question ("never mind"): the
+# form ends and the request with it, nothing read or changed.
+STOP = "stop"
 FINISHED = {  # what a finished request leaves behind (verification stays)
     "goal": None,
     "chosen_subscriptions": None,
@@ -367,6 +370,11 @@ def carry_out(
     """Take the request as far as it can go this turn."""
     outcome = Outcome()
     if request.goal is None:
+        return outcome
+    if request.goal == STOP:
+        outcome.say(replies.pick(replies.NOT_CANCELLING, request.short))
+        outcome.slots.update(FINISHED, card_last4=None, email=None)
+        outcome.next_step = DONE
         return outcome
     try:
         if not _verify(billing, request, outcome):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Optional
 
@@ -51,6 +52,24 @@ def wants_refund(text: str) -> bool:
 def wants_pause(text: str) -> bool:
     """Return True when a message asks to pause (freeze, hold) rather than end."""
     return bool(_PAUSE.search(text or ""))
+
+
+_STOP = re.compile(
+    r"^\W*((no+|nope|nah|ok(ay)?|actually|wait|hmm+|oh|sorry)\W+)*"
+    r"(never ?mind|nvm|forget (it|that|about it)|don'?t bother|leave it|not now|"
+    r"maybe later|later|no thanks?|no thank you|stop|i'?ll think about it|"
+    r"no+|nope|nah)"
+    r"(\W+(then|thanks|thank you|please|for now|sorry|i'?ll stay))*\W*$",
+    re.IGNORECASE,
+)
+
+
+def wants_to_stop(text: str) -> bool:
+    """Return True when the answer to a question backs out ("never mind").
+
+    Only a whole message of such words: "no, the premium one" answers.
+    """
+    return bool(_STOP.match(text or ""))
 
 
 def wants_retry(text: str) -> bool:
@@ -184,9 +203,21 @@ def _mentions(
     for i, name in enumerate(names):
         own = set(re.findall(r"[a-z]+", name.lower())) - _GENERIC_PLAN_WORDS
         for at, word in enumerate(words):
-            if word in own and len(word) > 2:
+            if len(word) > 2 and any(_same_word(word, w) for w in own):
                 (kept if _spared(words[:at], spared) else ended).add(i)
     return ended, kept
+
+
+def _same_word(typed: str, own: str) -> bool:
+    """Return True for a plan's word as typed, typos included ("premum").
+
+    Short words must match exactly: "basis" is not "basic".
+    """
+    if typed == own:
+        return True
+    if min(len(typed), len(own)) < 5:
+        return False
+    return difflib.SequenceMatcher(None, typed, own).ratio() >= 0.85
 
 
 def named_plan(text: str, names: list[str], undo: bool = False) -> Optional[int]:

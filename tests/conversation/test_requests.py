@@ -59,6 +59,24 @@ def test_keeping_only_the_add_on_is_asked_about_and_undone(stack: Stack) -> None
     assert not stack.billing.subscription(customer, 2).cancel_at_period_end
 
 
+def test_never_mind_instead_of_an_answer_stops_the_request(stack: Stack) -> None:
+    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
+    chat = stack.chat(customer_id=customer.id)
+    assert "last 4 digits" in chat.say("cancel my subscription")
+    # it used to ask for the digits again, whatever was said
+    assert chat.say("no wait, never mind") == replies.NOT_CANCELLING[0]
+    assert "last 4 digits" in chat.say("cancel my subscription")
+    assert "Which one" in chat.say(customer.card_last4)
+    assert chat.say("forget it") == replies.NOT_CANCELLING[0]
+    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
+    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
+    # and the next request starts afresh
+    assert "Which one" in chat.say("cancel my subscription")
+    assert "Before you go" in chat.say("2")
+    assert "Family add-on is cancelled" in chat.say("no")
+    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+
+
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
     customer = stack.billing.new_customer()
     chat = stack.chat(customer_id=customer.id)

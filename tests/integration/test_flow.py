@@ -7,12 +7,14 @@ import secrets
 
 import pytest
 
+from bot import replies
 from bot.billing import AccountRef, Caller, HttpBillingClient
 from bot.flow import (
     ANSWER_OFFER,
     CHOOSE,
     DONE,
     IDENTIFY,
+    STOP,
     Request,
     carry_out,
     offer_from_slot,
@@ -60,6 +62,22 @@ def test_wrong_last4_clears_it_and_asks_again(billing: BillingService, client) -
     outcome = carry_out(client, request_for(customer, card_last4=wrong))
     assert outcome.next_step == IDENTIFY
     assert outcome.slots["card_last4"] is None and "don't match" in texts(outcome)
+
+
+def test_a_stopped_request_reads_and_changes_nothing(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer()
+    outcome = carry_out(client, request_for(customer, goal=STOP))
+    assert texts(outcome) == replies.NOT_CANCELLING[0]
+    assert outcome.slots["goal"] is None and outcome.slots["card_last4"] is None
+    assert (
+        billing.sql(
+            "SELECT count(*) AS n FROM events WHERE customer_id = :c", c=customer.id
+        )[0].n
+        == 0
+    )
+    assert not billing.subscription(customer).cancel_at_period_end
 
 
 def test_one_offer_then_a_no_cancels(billing: BillingService, client) -> None:

@@ -109,6 +109,9 @@ def test_subscription_choice(text: str, expected: list[int] | None) -> None:
         ("cancel premium but not the family add on", 0),
         ("cancel premium, keeping the family one", 0),
         ("cancel my subscription but keep the family add-on", 0),
+        # typos of a name's longer words count, short words must be exact
+        ("cancel my premum", 0),
+        ("cancel the famly add-on", 1),
         # neither or both named: the bot asks which
         ("cancel my subscription", None),
         ("cancel my plan on the 5th", None),
@@ -119,6 +122,13 @@ def test_subscription_choice(text: str, expected: list[int] | None) -> None:
 )
 def test_named_plan(text: str, expected: int | None) -> None:
     assert phrases.named_plan(text, ["Premium", "Family add-on"]) == expected
+
+
+def test_short_plan_words_must_match_exactly() -> None:
+    assert (
+        phrases.named_plan("cancel on the basis of cost", ["Basic", "Premium"]) is None
+    )
+    assert phrases.named_plan("cancel my basic plan", ["Basic", "Premium"]) == 0
 
 
 @pytest.mark.parametrize(

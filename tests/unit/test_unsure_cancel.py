@@ -15,8 +15,10 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.identity import ValidateIdentityForm
 from actions.other import MAX_CANCEL_QUESTIONS, ActionHandleOther
 from actions.requests import ActionTakeRequest
+from actions.retention import ValidateSubscriptionForm
 from bot import replies
 from bot.notes import ASK_IF_CANCEL, FOREIGN_CANCEL_OBJECT
 
@@ -321,3 +323,32 @@ def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -
     said, events = run(ActionHandleOther(), conversation)
     assert [m["text"] for m in said] == [replies.CARD_NUMBER_REMOVED[0]]
     assert "asked_if_cancel" not in slots(events)
+
+
+@pytest.mark.parametrize(
+    "form, slot",
+    [
+        (ValidateIdentityForm(), "card_last4"),
+        (ValidateIdentityForm(), "email"),
+        (ValidateSubscriptionForm(), "subscription_choice"),
+    ],
+)
+def test_never_mind_instead_of_an_answer_ends_the_form(form: Any, slot: str) -> None:
+    domain = {
+        "forms": {form.form_name(): {"required_slots": [slot]}},
+        "slots": {slot: {}, "goal": {}},
+    }
+
+    def answer(text: str) -> dict[str, Any]:
+        conversation = tracker(text, goal="cancel", requested_slot=slot)
+        conversation.latest_message["slots"] = {}
+        conversation.slots[slot] = None
+        conversation.events.append({"event": "slot", "name": slot, "value": text})
+        dispatcher = CollectingDispatcher()
+        events = asyncio.run(form.run(dispatcher, conversation, domain))
+        return slots(events)
+
+    stopped = answer("never mind")
+    assert stopped["goal"] == "stop" and stopped["requested_slot"] is None
+    # an answer is validated as before and the form goes on
+    assert "goal" not in answer("no, the premium one 4242 ana@example.com")
