@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tests.support.plans import cancelled, two_plans
 from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
@@ -133,8 +134,7 @@ def test_a_customer_who_had_an_offer_recently_gets_none(stack: Stack) -> None:
 
 
 def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
-    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=customer.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel my subscription")
     which = chat.say(customer.card_last4)
     assert "You have 2 subscriptions: 1) Premium, 15.00 USD a month" in which
@@ -146,69 +146,54 @@ def test_two_subscriptions_ask_which_one(stack: Stack) -> None:
     assert "Family add-on" in offer and "Before you go" in offer
     done = chat.say("no")
     assert "Family add-on is cancelled" in done
-    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
-    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, True)
 
-    other = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=other.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel both, no offers")
-    done = chat.say(other.card_last4)  # "both" was the answer: not asked which
+    done = chat.say(customer.card_last4)  # "both" was the answer: not asked which
     assert len(CODE.findall(done)) == 2 and "Which one" not in done
-    assert stack.billing.subscription(other, 1).cancel_at_period_end
-    assert stack.billing.subscription(other, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (True, True)
 
-    third = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=third.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel my subscription, no offers")
-    chat.say(third.card_last4)
-    done = chat.say("all")
-    assert len(CODE.findall(done)) == 2
-    assert stack.billing.subscription(third, 1).cancel_at_period_end
-    assert stack.billing.subscription(third, 2).cancel_at_period_end
+    chat.say(customer.card_last4)
+    assert len(CODE.findall(chat.say("all"))) == 2
+    assert cancelled(stack, customer) == (True, True)
 
     # the list shows prices, so the answer may use them
-    fourth = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=fourth.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel my subscription, no offers")
-    chat.say(fourth.card_last4)
-    done = chat.say("the cheaper one")
-    assert "Family add-on is cancelled" in done
-    assert not stack.billing.subscription(fourth, 1).cancel_at_period_end
-    assert stack.billing.subscription(fourth, 2).cancel_at_period_end
+    chat.say(customer.card_last4)
+    assert "Family add-on is cancelled" in chat.say("the cheaper one")
+    assert cancelled(stack, customer) == (False, True)
 
     # ... and so may the request; the classifiers learnt "the cheaper plan"
     # from plan changes, so the bot may ask first
-    fifth = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=fifth.id)
+    customer, chat = two_plans(stack)
     first = chat.say("cancel the cheaper one")
     if first == "Just to check: do you want to cancel your subscription?":
         first = chat.say("yes")
     assert "last 4 digits" in first
-    offer = chat.say(fifth.card_last4)
+    offer = chat.say(customer.card_last4)
     assert "Family add-on" in offer and "Which one" not in offer
     assert "Family add-on is cancelled" in chat.say("no")
-    assert not stack.billing.subscription(fifth, 1).cancel_at_period_end
-    assert stack.billing.subscription(fifth, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, True)
 
 
 def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:
-    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=customer.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel my premium plan, no offers")
     done = chat.say(customer.card_last4)
     assert "Premium is cancelled" in done and "Which one" not in done
-    assert stack.billing.subscription(customer, 1).cancel_at_period_end
-    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (True, False)
 
     # ending an add-on is learnt as a plan change: the bot asks, and a yes
     # cancels the add-on the request named, not the plan it keeps
-    other = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=other.id)
+    customer, chat = two_plans(stack)
     asked = chat.say("cancel the family add-on but keep my premium")
     assert asked == "Just to check: do you want me to cancel that add-on?"
     chat.say("yes")
-    offer = chat.say(other.card_last4)
+    offer = chat.say(customer.card_last4)
     assert "Family add-on" in offer and "Before you go" in offer
     assert "Family add-on is cancelled" in chat.say("no")
-    assert not stack.billing.subscription(other, 1).cancel_at_period_end
-    assert stack.billing.subscription(other, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, True)

@@ -7,6 +7,7 @@ import re
 import time
 
 from bot import replies
+from tests.support.plans import cancelled, two_plans
 from tests.support.polling import eventually
 from tests.support.stack import Stack
 
@@ -34,47 +35,41 @@ def test_status_after_cancelling_and_undo_before_the_date(stack: Stack) -> None:
 
 
 def test_undo_of_one_plan_named_leaves_the_other_cancelled(stack: Stack) -> None:
-    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=customer.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel both, no offers")
     assert len(CODE.findall(chat.say(customer.card_last4))) == 2
     back = chat.say("I changed my mind, please keep my premium")
     assert "Welcome back: Premium continues" in back and "Family add-on" not in back
-    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
-    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, True)
 
 
 def test_keeping_only_the_add_on_is_asked_about_and_undone(stack: Stack) -> None:
-    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=customer.id)
+    customer, chat = two_plans(stack)
     chat.say("cancel both, no offers")
     assert len(CODE.findall(chat.say(customer.card_last4))) == 2
     # right after the receipt, as the answer to the optional "why"
     asked = chat.say("undo the family add-on cancellation")
     assert asked == replies.DO_YOU_WANT_TO_UNDO_ADD_ON[0]
-    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (True, True)
     back = chat.say("yes")  # verified already: no question
     assert "Welcome back: Family add-on continues" in back and "Premium" not in back
-    assert stack.billing.subscription(customer, 1).cancel_at_period_end
-    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (True, False)
 
 
 def test_never_mind_instead_of_an_answer_stops_the_request(stack: Stack) -> None:
-    customer = stack.billing.new_customer("premium-monthly", "family-addon-monthly")
-    chat = stack.chat(customer_id=customer.id)
+    customer, chat = two_plans(stack)
     assert "last 4 digits" in chat.say("cancel my subscription")
     # it used to ask for the digits again, whatever was said
     assert chat.say("no wait, never mind") == replies.NOT_CANCELLING[0]
     assert "last 4 digits" in chat.say("cancel my subscription")
     assert "Which one" in chat.say(customer.card_last4)
     assert chat.say("forget it") == replies.NOT_CANCELLING[0]
-    assert not stack.billing.subscription(customer, 1).cancel_at_period_end
-    assert not stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, False)
     # and the next request starts afresh
     assert "Which one" in chat.say("cancel my subscription")
     assert "Before you go" in chat.say("2")
     assert "Family add-on is cancelled" in chat.say("no")
-    assert stack.billing.subscription(customer, 2).cancel_at_period_end
+    assert cancelled(stack, customer) == (False, True)
 
 
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
