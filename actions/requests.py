@@ -12,7 +12,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import BillingAction, caller, channel_identity, say
 from bot import phrases
-from bot.flow import Request, carry_out, offer_from_slot, verification_from_slot
+from bot.flow import (
+    STOP,
+    Request,
+    carry_out,
+    offer_from_slot,
+    verification_from_slot,
+)
 from bot.pending import PendingStore
 from bot.settings import settings
 
@@ -44,6 +50,14 @@ class ActionTakeRequest(Action):
             # An email or card digits while being asked for them: an answer
             # (a classifier may see a request in an email), the request stays.
             return []
+        if (
+            intent == "reactivate"
+            and tracker.active_loop_name == "identity_form"
+            and tracker.get_slot("goal") == "cancel"
+        ):
+            # "I changed my mind" while asked for the card digits: there is
+            # no cancellation to undo yet, the one under way stops (bot/flow.py)
+            return [SlotSet("goal", STOP)]
         # The reason billing keeps is the customer's words, not their email
         # or card digits (the slots have those).
         text = phrases.without_details(text, message.get("entities") or [])

@@ -92,10 +92,13 @@ class ValidateSubscriptionForm(FormValidationAction):
                 text=replies.pick(replies.NOT_WHICH, is_sms(tracker))
             )
             return {"subscription_choice": None}
-        return {
+        chosen: dict[str, Optional[Any]] = {
             "subscription_choice": str(value),
             "chosen_subscriptions": [options[i]["id"] for i in picked],
         }
+        if phrases.wants_no_offers(text):  # "2, and no offers please"
+            chosen["no_offers"] = True
+        return chosen
 
 
 class ActionAskSubscriptionChoice(Action):

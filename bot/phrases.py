@@ -58,6 +58,7 @@ _STOP = re.compile(
     r"^\W*((no+|nope|nah|ok(ay)?|actually|wait|hmm+|oh|sorry)\W+)*"
     r"(never ?mind|nvm|forget (it|that|about it)|don'?t bother|leave it|not now|"
     r"maybe later|later|no thanks?|no thank you|stop|i'?ll think about it|"
+    r"(i'?ve |i )?changed my mind|"
     r"no+|nope|nah)"
     r"(\W+(then|thanks|thank you|please|for now|sorry|i'?ll stay))*\W*$",
     re.IGNORECASE,

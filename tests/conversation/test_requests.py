@@ -67,9 +67,18 @@ def test_never_mind_instead_of_an_answer_stops_the_request(stack: Stack) -> None
     assert cancelled(stack, customer) == (False, False)
     # and the next request starts afresh
     assert "Which one" in chat.say("cancel my subscription")
-    assert "Before you go" in chat.say("2")
-    assert "Family add-on is cancelled" in chat.say("no")
+    # "no offers" in the answer counts as in the request
+    assert "Family add-on is cancelled" in chat.say("2, no offers")
     assert cancelled(stack, customer) == (False, True)
+
+    # "I changed my mind" mid-request stops it: nothing to undo yet
+    customer, chat = two_plans(stack)
+    assert "last 4 digits" in chat.say("cancel my subscription")
+    assert chat.say("I changed my mind") == replies.NOT_CANCELLING[0]
+    assert "last 4 digits" in chat.say("cancel my subscription")
+    assert "Which one" in chat.say(customer.card_last4)
+    assert chat.say("actually I've changed my mind") == replies.NOT_CANCELLING[0]
+    assert cancelled(stack, customer) == (False, False)
 
 
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:

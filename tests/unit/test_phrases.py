@@ -224,6 +224,23 @@ PRICES = ["15.00 USD a month", "4.00 USD a month"]
 
 
 @pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("never mind", True),
+        ("no wait, never mind", True),
+        ("forget it", True),
+        ("actually I've changed my mind", True),
+        ("not now, thanks", True),
+        ("no, the premium one", False),
+        ("4242", False),
+        ("no 4242", False),
+    ],
+)
+def test_wants_to_stop(text: str, expected: bool) -> None:
+    assert phrases.wants_to_stop(text) is expected
+
+
+@pytest.mark.parametrize(
     "text, prices, expected",
     [
         ("the cheaper one", PRICES, 1),

@@ -352,3 +352,14 @@ def test_never_mind_instead_of_an_answer_ends_the_form(form: Any, slot: str) -> 
     assert stopped["goal"] == "stop" and stopped["requested_slot"] is None
     # an answer is validated as before and the form goes on
     assert "goal" not in answer("no, the premium one 4242 ana@example.com")
+
+
+def test_changed_my_mind_while_asked_for_details_stops_a_cancellation() -> None:
+    def taken(goal: str) -> dict[str, Any]:
+        conversation = tracker("I changed my mind", intent="reactivate", goal=goal)
+        conversation.active_loop = {"name": "identity_form"}
+        return slots(run(ActionTakeRequest(), conversation)[1])
+
+    assert taken("cancel") == {"goal": "stop"}
+    # asked for the digits to check a status, it is an undo request as before
+    assert taken("status")["goal"] == "reactivate"
