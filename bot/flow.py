@@ -373,7 +373,7 @@ def carry_out(
         return outcome
     if request.goal == STOP:
         outcome.say(replies.pick(replies.NOT_CANCELLING, request.short))
-        outcome.slots.update(FINISHED, card_last4=None, email=None)
+        outcome.slots.update(FINISHED)  # an email given is kept for next time
         outcome.next_step = DONE
         return outcome
     try:

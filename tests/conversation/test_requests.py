@@ -80,6 +80,14 @@ def test_never_mind_instead_of_an_answer_stops_the_request(stack: Stack) -> None
     assert chat.say("actually I've changed my mind") == replies.NOT_CANCELLING[0]
     assert cancelled(stack, customer) == (False, False)
 
+    # an email given before backing out is not asked for again
+    customer = stack.billing.new_customer()
+    chat = stack.chat()
+    assert "email" in chat.say("I need to cancel")
+    assert "last 4 digits" in chat.say(customer.email)
+    assert chat.say("never mind") == replies.NOT_CANCELLING[0]
+    assert "last 4 digits" in chat.say("cancel my subscription")
+
 
 def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
     customer = stack.billing.new_customer()
