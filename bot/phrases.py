@@ -296,14 +296,14 @@ def ends_an_add_on(text: str) -> bool:
 
 # "What happens if I cancel?": a question about ending, asked before deciding.
 # Present tense only: "I was charged after I cancelled" is a complaint.
-_ENDING_NOW = r"(cancel|end|close|unsubscribe|quit|stop|terminate|leave)"
+_ENDING_NOW = r"cancel|end|close|unsubscribe|quit|stop|terminate|leave"
 _ABOUT_CANCELLING = re.compile(
     r"\b(if|when|after|once|before|should)\s+(i|we)\s+"
-    r"(do\s+|decide to\s+|choose to\s+|were to\s+)?" + _ENDING_NOW + r"\b"
+    r"(do\s+|decide to\s+|choose to\s+|were to\s+)?(" + _ENDING_NOW + r")\b"
     r"|\bwhat happens\b[^.?!]*?\b(cancel|cancell?ing|cancell?ation|unsubscribing)\b"
     r"|\b(cancell?ation|termination|exit)\s+(fees?|penalty|penalties|charges?)\b"
     r"|\b(fees?|penalty|penalties|charges?|costs?)\s+(to|for|if i)\s+"
-    r"(cancell?ing|ending|closing|leaving|quitting|" + _ENDING_NOW[1:] + r"\b",
+    r"(cancell?ing|ending|closing|leaving|quitting|" + _ENDING_NOW + r")\b",
     re.IGNORECASE,
 )
 # What may follow "cancel my ..." in such a question and still be ours; any
