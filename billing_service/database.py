@@ -20,6 +20,18 @@ def create_billing_engine(url: str) -> Engine:
     concurrent requests wait (``timeout``) rather than fail.
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # a database that stops answering fails the request (503) in seconds
+        # instead of holding it; a row lock waited on counts as a statement
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            future=True,
+            connect_args={
+                "connect_timeout": 5,
+                "options": "-c statement_timeout=15000",
+            },
+        )
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, future=True)
 

@@ -21,6 +21,14 @@ def engine_for(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    # PostgreSQL: a server that stops answering fails the call in seconds
+    # (the handoff queue, saved cancellations, SMS replies) instead of holding
+    # the action or the worker; SQLite waits at most 5 s for a lock.
+    connect_args: dict[str, object] = {"timeout": 5}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=10000"}
+    engine = create_engine(
+        url, future=True, pool_pre_ping=True, connect_args=connect_args
+    )
     metadata.create_all(engine)
     return engine

@@ -1,7 +1,9 @@
 """Removing full card numbers from what customers type, before anything keeps it.
 
-A card number here is 13 to 19 digits, optionally grouped by single spaces or
-dashes, that passes the Luhn check. Shorter runs (a last 4, a phone number in
+A card number here is 13 to 19 digits, optionally grouped by spaces, dashes
+or dots (" - " and non-breaking spaces too), that passes the Luhn check, also
+when more digits follow it in the same run: the CVV or the expiry typed right
+after it ("4111 1111 1111 1111 123"). Shorter runs (a last 4, a phone number in
 E.164, a confirmation code) are left alone. Every channel calls ``redact``
 before the text reaches the NLU, the tracker store or a log line.
 """
@@ -12,8 +14,10 @@ import re
 from dataclasses import dataclass
 
 PLACEHOLDER = "[card number removed]"
-# Digits with at most two spaces or dashes between them, 13 or more in all.
-_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ -]{0,2}\d){12,}(?![\d])")
+# Digits with at most three separators between them, 13 or more in all.
+_SEPARATOR = r"[\s\-.\u00a0\u2007\u2009\u202f]"
+_CANDIDATE = re.compile(rf"(?<![\d])\d(?:{_SEPARATOR}{{0,3}}\d){{12,}}(?![\d])")
+_GROUPS = re.compile(r"\d+")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -40,14 +44,24 @@ class Redacted:
 def _is_card_number(run: str) -> bool:
     """Return True if a digit run is, or hides, a card number.
 
-    13-19 digits: a card if the whole run passes Luhn (checking windows inside
-    would flag ordinary order numbers by chance). Longer runs are not normal
+    A card if the whole run, or a stretch of its whole groups holding 13-19
+    digits, passes Luhn: "4111111111111111 123" is a card and its CVV. Within
+    a group of 19 digits or fewer no window is checked (that would flag
+    ordinary order numbers by chance). Longer unbroken runs are not normal
     input; one that contains any Luhn-valid 13-19 digit window is treated as
-    a card typed next to other digits, and removed whole.
+    a card typed next to other digits. The whole run is removed either way.
     """
     digits = "".join(char for char in run if char.isdigit())
+    groups = _GROUPS.findall(run)
+    for first in range(len(groups)):
+        for last in range(first, len(groups)):
+            stretch = "".join(groups[first : last + 1])
+            if len(stretch) > 19:
+                break
+            if len(stretch) >= 13 and luhn_valid(stretch):
+                return True
     if len(digits) <= 19:
-        return luhn_valid(digits)
+        return False
     return any(
         luhn_valid(digits[start : start + length])
         for length in range(13, 20)

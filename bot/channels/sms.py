@@ -62,6 +62,9 @@ STILL_WORKING = (
 )
 TWILIO_DEADLINE_SECONDS = 12.0  # Twilio gives up at 15
 REPLAY_WAIT_SECONDS = 10.0
+# Every delivery stores its reply within the deadline above (STILL_WORKING at
+# worst): a claim unanswered this long belongs to a process that died.
+CLAIM_ABANDONED_AFTER = dt.timedelta(minutes=2)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 sms_replies = Table(
@@ -162,28 +165,44 @@ class SmsChannel(InputChannel):
     # -- replays: Twilio may deliver the same message twice ------------------
 
     def _claim(self, message_sid: str) -> Optional[str]:
-        """Claim a MessageSid; return the stored reply if it was answered before."""
+        """Claim a MessageSid: None if this delivery is to answer it.
+
+        Otherwise the stored reply, or "" while another delivery is answering.
+        A claim left unanswered for CLAIM_ABANDONED_AFTER (its process died
+        mid-turn) is taken over, so a later retry is not silenced forever.
+        """
         engine = engine_for(self.database_url)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         try:
             with engine.begin() as connection:
                 connection.execute(
                     sms_replies.insert().values(
-                        message_sid=message_sid,
-                        twiml=None,
-                        received_at=dt.datetime.now(dt.timezone.utc).replace(
-                            tzinfo=None
-                        ),
+                        message_sid=message_sid, twiml=None, received_at=now
                     )
                 )
             return None
         except IntegrityError:
             with engine.begin() as connection:
                 row = connection.execute(
-                    select(sms_replies.c.twiml).where(
+                    select(sms_replies.c.twiml, sms_replies.c.received_at).where(
                         sms_replies.c.message_sid == message_sid
                     )
                 ).first()
-            return row.twiml if row and row.twiml is not None else ""
+                if row is None or row.twiml is not None:
+                    # None: released just now; the caller asks again
+                    return "" if row is None else str(row.twiml)
+                if now - row.received_at < CLAIM_ABANDONED_AFTER:
+                    return ""
+                taken = connection.execute(
+                    sms_replies.update()
+                    .where(
+                        sms_replies.c.message_sid == message_sid,
+                        sms_replies.c.twiml.is_(None),
+                        sms_replies.c.received_at == row.received_at,
+                    )
+                    .values(received_at=now)
+                )
+            return None if taken.rowcount == 1 else ""
 
     def _store(self, message_sid: str, body: str) -> None:
         week_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(
@@ -205,13 +224,19 @@ class SmsChannel(InputChannel):
                 delete(sms_replies).where(sms_replies.c.message_sid == message_sid)
             )
 
-    async def _replay(self, message_sid: str, stored: str) -> str:
-        """Answer a repeat: the first reply, once it exists (wait briefly)."""
+    async def _replay(self, message_sid: str, stored: str) -> Optional[str]:
+        """Answer a repeat: the first reply, once it exists (wait briefly).
+
+        None if this delivery is to run the turn after all: the first one
+        failed and let go of its claim (or abandoned it).
+        """
         deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
         while stored == "" and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.25)
             again = await asyncio.to_thread(self._claim, message_sid)
-            stored = again or ""
+            if again is None:
+                return None
+            stored = again
         return stored or twiml([])
 
     # -- the webhook -----------------------------------------------------------
@@ -242,7 +267,9 @@ class SmsChannel(InputChannel):
 
             stored = await asyncio.to_thread(self._claim, message_sid)
             if stored is not None:
-                return _twiml_response(await self._replay(message_sid, stored))
+                replayed = await self._replay(message_sid, stored)
+                if replayed is not None:
+                    return _twiml_response(replayed)
             body = self._answer_to(form)
             try:
                 reply = (

@@ -47,15 +47,22 @@ def screenshot(page: Any, name: str) -> None:
         shutil.copyfile(SCREENSHOTS / name, README_SCREENSHOTS / name)
 
 
-def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
-    widget_stack: Stack, new_page: Any
-) -> None:
+def open_logged_in(widget_stack: Stack, new_page: Any) -> tuple[Any, Any, Widget]:
+    """A customer logged in on the demo page opens the widget. Returns the
+    customer, the page and its widget."""
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
     logged_in_as(page, login_token(customer.id))
     page.goto(widget_stack.demo_url + "?as=ana")
     widget = Widget(page)
     widget.open()
+    return customer, page, widget
+
+
+def test_a_logged_in_customer_cancels_by_typing_and_a_quick_reply(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    customer, page, widget = open_logged_in(widget_stack, new_page)
 
     ask = widget.say("I'd like to cancel my subscription")
     assert "last 4 digits" in ask and "email" not in ask
@@ -130,6 +137,29 @@ def test_a_reload_mid_conversation_continues_it(
     accepted = widget.tap("Yes, take the offer")
     assert "Done: 50% off Premium" in accepted, accepted
     assert widget_stack.billing.subscription(customer).discount_percent == 50
+
+
+def test_a_card_number_with_its_cvv_is_never_kept_in_the_browser(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """The widget's own check used to miss a card followed by its CVV, and kept
+    it in the tab's storage (the server removed it all the same)."""
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
+    told = widget.say("4111 1111 1111 1111 123")
+    assert "only the last 4" in told, told
+    assert "4111" not in widget.log_text()
+    assert "4111" not in page.evaluate("JSON.stringify(sessionStorage)")
+    assert "Before you go" in widget.say(customer.card_last4)
+
+
+def test_reset_on_logout_forgets_the_login(widget_stack: Stack, new_page: Any) -> None:
+    """reset() used to start a new conversation that still knew the customer."""
+    _, page, widget = open_logged_in(widget_stack, new_page)
+    assert "email" not in widget.say("is my subscription active?")
+    page.evaluate("window.GraciousWidget.reset()")
+    expect(widget.log).to_have_text("")
+    ask = widget.say("I'd like to cancel my subscription")
+    assert "email" in ask and "last 4 digits" not in ask, ask
 
 
 @pytest.mark.parametrize(

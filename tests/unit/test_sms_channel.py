@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from typing import Optional
+
 import pytest
 
 from bot.channels.sms import (
+    CLAIM_ABANDONED_AFTER,
     HELP_TEXT,
     NO_TEXT,
     SmsChannel,
+    sms_replies,
     sms_texts,
     twilio_signature,
     twiml,
 )
 from bot.channels.sms_text import is_gsm7, segments, to_gsm7
+from bot.database import engine_for
 from tests.support.sms import signature
 
 # Twilio's published example (webhook security docs): this token, URL and
@@ -102,3 +109,47 @@ def test_segments_and_gsm7() -> None:
     assert not is_gsm7("don\u2019t") and segments("\u2019" * 70) == 1
     assert segments("\u2019" * 71) == 2
     assert to_gsm7("don\u2019t \u2014 ok\u2026 \U0001f642") == "don't - ok... "
+
+
+def replay_store(tmp_path) -> SmsChannel:
+    """The channel's replay store alone, on its own SQLite file."""
+    channel = SmsChannel.__new__(SmsChannel)
+    channel.database_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    return channel
+
+
+def test_a_repeat_waiting_for_a_delivery_that_failed_answers_it_itself(
+    tmp_path,
+) -> None:
+    """The waiting repeat used to claim the message, answer nothing and leave
+    the claim behind: every later retry of that message was silenced."""
+    channel = replay_store(tmp_path)
+    assert channel._claim("SM1") is None  # the first delivery runs the turn
+    assert channel._claim("SM1") == ""  # a repeat finds it in progress
+
+    async def repeat_while_the_first_fails() -> Optional[str]:
+        waiting = asyncio.ensure_future(channel._replay("SM1", ""))
+        await asyncio.sleep(0.1)
+        channel._release("SM1")  # the first delivery's turn raised
+        return await waiting
+
+    assert asyncio.run(repeat_while_the_first_fails()) is None  # run it here
+    assert channel._claim("SM1") == ""  # and it holds the claim now
+    channel._store("SM1", twiml(["Done"]))
+    assert channel._claim("SM1") == twiml(["Done"])
+
+
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(tmp_path) -> None:
+    channel = replay_store(tmp_path)
+    assert channel._claim("SM2") is None
+    assert channel._claim("SM2") == ""
+    with engine_for(channel.database_url).begin() as connection:
+        connection.execute(
+            sms_replies.update().values(
+                received_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                - CLAIM_ABANDONED_AFTER
+                - dt.timedelta(seconds=5)
+            )
+        )
+    assert channel._claim("SM2") is None  # taken over, once
+    assert channel._claim("SM2") == ""

@@ -74,9 +74,34 @@
     return sum % 10 === 0;
   }
 
+  // The same test as the server's (bot/redaction.py): a run of digits and
+  // separators is a card if a stretch of its whole groups holding 13-19
+  // digits passes Luhn (a CVV or expiry may follow), or, unbroken past 19
+  // digits, if any 13-19 digit window inside it does.
+  function isCardNumber(run) {
+    var groups = run.match(/\d+/g) || [];
+    for (var first = 0; first < groups.length; first++) {
+      var stretch = "";
+      for (var last = first; last < groups.length; last++) {
+        stretch += groups[last];
+        if (stretch.length > 19) break;
+        if (stretch.length >= 13 && luhn(stretch)) return true;
+      }
+    }
+    var digits = run.replace(/\D/g, "");
+    if (digits.length <= 19) return false;
+    for (var length = 13; length <= 19; length++) {
+      for (var start = 0; start + length <= digits.length; start++) {
+        if (luhn(digits.substr(start, length))) return true;
+      }
+    }
+    return false;
+  }
+
   function hideCardNumbers(text) {
-    return text.replace(/\d(?:[ -]?\d){12,18}/g, function (run) {
-      return luhn(run.replace(/\D/g, "")) ? "[card number removed]" : run;
+    var candidate = /(^|[^\d])(\d(?:[\s\-.\u00a0\u2007\u2009\u202f]{0,3}\d){12,})(?!\d)/g;
+    return text.replace(candidate, function (match, before, run) {
+      return before + (isCardNumber(run) ? "[card number removed]" : run);
     });
   }
 
@@ -443,12 +468,15 @@
         });
       }
     },
+    // On logout: a new conversation, and the login is forgotten here and on
+    // the server (a token of null makes the visitor anonymous again).
     reset: function () {
+      pageToken = null;
       state = { sessionId: null, messages: [], open: !panel.hidden, botSeen: 0 };
       saveState();
       log.textContent = "";
       renderReplies([]);
-      if (socket) emit("session_request", { session_id: null });
+      if (socket) emit("session_request", { session_id: null, token: null });
     }
   };
 
