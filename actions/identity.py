@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, channel_identity, is_sms
 from bot import phrases, replies
-from bot.flow import STOP
+from bot.flow import STOP, verification_from_slot
 
 
 def times_asked(tracker: Tracker, counter: str) -> int:
@@ -34,7 +34,8 @@ class ValidateIdentityForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if tracker.get_slot("verified_customer") or tracker.get_slot("goal") == STOP:
+        verified = verification_from_slot(tracker.get_slot("verified_customer"))
+        if verified is not None or tracker.get_slot("goal") == STOP:
             return []
         if channel_identity(tracker) is not None and not tracker.get_slot(
             "identify_by_email"

@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, is_sms
 from bot import phrases, replies
+from bot.flow import FINISHED
 from bot.notes import ASK_IF_CANCEL, DETAILS_ONLY, FOREIGN_CANCEL_OBJECT
 
 MAX_UNSURE_REQUEST = 500
@@ -72,6 +73,10 @@ class ActionHandleOther(Action):
             dispatcher.utter_message(text=replies.pick(thanks, sms))
             return feedback
         if tracker.get_slot("pending_retry") and tracker.get_slot("goal"):
+            if phrases.wants_to_stop(text):
+                # "never mind" instead of "try again": the request ends here
+                dispatcher.utter_message(text=replies.pick(replies.NOT_CANCELLING, sms))
+                return [SlotSet(name, value) for name, value in FINISHED.items()]
             return [
                 SlotSet("pending_retry", False),
                 FollowupAction("action_carry_out_request"),

@@ -15,8 +15,10 @@ from bot import phrases
 from bot.flow import (
     STOP,
     Request,
+    account_of,
     carry_out,
     offer_from_slot,
+    stale_verification,
     verification_from_slot,
 )
 from bot.pending import PendingStore
@@ -41,23 +43,32 @@ class ActionTakeRequest(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         text = message.get("text") or ""
+        entities = message.get("entities") or []
+        stale = forget_stale_verification(tracker, entities)
         if tracker.get_slot("pending_retry") and phrases.wants_retry(text):
             # "try again" after billing trouble resumes the request it interrupted.
-            return [SlotSet("pending_retry", False)]
-        if tracker.active_loop_name == "identity_form" and phrases.has_details(
-            message.get("entities") or []
+            return [*stale, SlotSet("pending_retry", False)]
+        goal = tracker.get_slot("goal")
+        asked = tracker.active_loop_name == "identity_form"
+        if (
+            asked
+            and phrases.has_details(entities)
+            and (intent == "cancel_subscription" or GOALS.get(str(intent)) == goal)
         ):
             # An email or card digits while being asked for them: an answer
-            # (a classifier may see a request in an email), the request stays.
-            return []
+            # (the classifiers may see a cancel request in an email), the
+            # request stays. "a@b.com, I meant reactivate" changes it.
+            return stale
         if (
             intent == "reactivate"
-            and tracker.active_loop_name == "identity_form"
-            and tracker.get_slot("goal") == "cancel"
+            and asked
+            and goal == "cancel"
+            and not phrases.mentions_undoing(text)
         ):
-            # "I changed my mind" while asked for the card digits: there is
-            # no cancellation to undo yet, the one under way stops (bot/flow.py)
-            return [SlotSet("goal", STOP)]
+            # "I changed my mind" while asked for the card digits: the
+            # cancellation under way stops (bot/flow.py). "Undo my cancellation"
+            # is a request of its own: an earlier one may be waiting to end.
+            return [*stale, SlotSet("goal", STOP)]
         # The reason billing keeps is the customer's words, not their email
         # or card digits (the slots have those).
         text = phrases.without_details(text, message.get("entities") or [])
@@ -70,6 +81,7 @@ class ActionTakeRequest(Action):
             intent = "reactivate" if asked == "reactivate" else "cancel_subscription"
             text = tracker.get_slot("unsure_request") or ""
         events = [
+            *stale,
             SlotSet("goal", GOALS.get(str(intent), "cancel")),
             SlotSet("pending_retry", False),
             SlotSet("asked_if_cancel", False),
@@ -79,12 +91,38 @@ class ActionTakeRequest(Action):
                 SlotSet("cancel_reason", text[:500] or None),
                 SlotSet("chosen_subscriptions", None),
                 SlotSet("subscription_choice", None),
+                # a yes to the offer that billing could not take is not an
+                # answer to this request ("forget the offer, just cancel");
+                # the offer stays made: no second one (bot/flow.py)
+                SlotSet("offer_answer", None),
             ]
             if phrases.wants_no_offers(text):
                 events.append(SlotSet("no_offers", True))
         if intent == "reactivate":
             events.append(SlotSet("undo_request", text[:500] or None))
         return events
+
+
+def forget_stale_verification(
+    tracker: Tracker, entities: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Return the events that drop a verification a new request must not use.
+
+    Expired, or made for another account than the one now named (another
+    email given since): the card digits are asked again, unless this very
+    message holds new ones.
+    """
+    account = account_of(
+        channel_identity(tracker),
+        bool(tracker.get_slot("identify_by_email")),
+        tracker.get_slot("email"),
+    )
+    if not stale_verification(tracker.get_slot("verified_customer"), account):
+        return []
+    events = [SlotSet("verified_customer", None)]
+    if not any(e.get("entity") == "card_last4" for e in entities):
+        events.append(SlotSet("card_last4", None))
+    return events
 
 
 def request_words(tracker: Tracker) -> Optional[str]:
@@ -126,6 +164,13 @@ class ActionCarryOutRequest(BillingAction):
             words=request_words(tracker),
             asked_why=bool(tracker.get_slot("asked_why")),
             by_email=bool(tracker.get_slot("identify_by_email")),
+            answer=(
+                phrases.without_details(
+                    message.get("text") or "", message.get("entities") or []
+                )
+                if tracker.get_slot("offer_answer")
+                else None
+            ),
         )
         # The billing client blocks; keep the action server's loop free.
         pending = PendingStore(settings().bot_database_url)

@@ -26,7 +26,7 @@ class ValidateOfferForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> dict[str, str]:
+    ) -> dict[str, Optional[str]]:
         # Only a clear yes takes the offer; anything else cancels now. Over
         # SMS the offer says "Reply 1 to take it or 2 to cancel now", so the
         # number means what the question gave it, whatever the NLU made of it.
@@ -36,7 +36,17 @@ class ValidateOfferForm(FormValidationAction):
         # affirm, one greet) is not clear: the same floor as a cancel request.
         intent = (tracker.latest_message or {}).get("intent") or {}
         sure = float(intent.get("confidence") or 0.0) >= CLEAR_YES
-        return {"offer_answer": "yes" if value == "yes" and sure else "no"}
+        if value == "yes" and sure:
+            return {"offer_answer": "yes"}
+        # "I changed my mind, I'll stay": no longer a request to cancel, and
+        # no yes to the offer either: nothing changes (bot/flow.py)
+        text = str((tracker.latest_message or {}).get("text") or "")
+        staying = intent.get("name") == "reactivate" and sure
+        if phrases.numbered_choice(text) != 2 and (
+            staying or phrases.wants_to_stay(text)
+        ):
+            return {"offer_answer": "no", "goal": STOP}
+        return {"offer_answer": "no"}
 
 
 class ActionAskOfferAnswer(Action):

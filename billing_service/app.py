@@ -63,7 +63,8 @@ class Operation:
     run: Callable[[Session, Call], tuple[int, Any]]
     body: Optional[Type[BaseModel]] = None
     needs_token: bool = False
-    # Only cancelling honours a verification token past its expiry (within
+    # Only cancelling, and listing the plans to find the one asked for,
+    # honour a verification token past its expiry (within
     # BILLING_CANCEL_GRACE_SECONDS): a cancellation the customer asked for
     # while billing was down is completed late rather than lost.
     late_token_ok: bool = False
@@ -104,7 +105,12 @@ def _offer(session: Session, call: Call) -> tuple[int, Any]:
 def _decide(decision: str) -> Callable[[Session, Call], tuple[int, Any]]:
     def run(session: Session, call: Call) -> tuple[int, Any]:
         return offers.decide_offer(
-            session, str(call.customer_id), call.params["offer_id"], decision, call.body
+            session,
+            str(call.customer_id),
+            call.params["offer_id"],
+            decision,
+            call.body,
+            timedelta(days=call.settings.offer_cooldown_days),
         )
 
     return run
@@ -165,6 +171,7 @@ OPERATIONS = [
         "List the verified customer's subscriptions.",
         _list_subscriptions,
         needs_token=True,
+        late_token_ok=True,
         responses={200: "The subscriptions"},
     ),
     Operation(

@@ -7,6 +7,8 @@ Eligibility, in the order checked:
   conversation, or in the last day when no conversation is named);
 - the same offer again if one is still awaiting an answer (a retried turn
   must not produce a second offer);
+- none once another of the customer's plans had an offer in this
+  cancellation: one offer per conversation, not one per plan;
 - from the catalog, the first offer for this plan that matches the reason the
   customer gave, otherwise the one marked default, otherwise the first.
 """
@@ -178,17 +180,7 @@ def evaluate_offer(
     ):
         return _no_offer("not_active")
 
-    accepted_recently = session.execute(
-        select(RetentionOffer.id)
-        .join(Subscription, RetentionOffer.subscription_id == Subscription.id)
-        .where(
-            Subscription.customer_id == customer_id,
-            RetentionOffer.status == "accepted",
-            RetentionOffer.decided_at >= now - cooldown,
-        )
-        .limit(1)
-    ).first()
-    if accepted_recently is not None:
+    if _accepted_since(session, customer_id, now - cooldown) is not None:
         return _no_offer("recently_accepted")
 
     this_cancellation = [RetentionOffer.presented_at >= now - DECLINE_MEMORY]
@@ -199,8 +191,9 @@ def evaluate_offer(
     earlier = (
         session.execute(
             select(RetentionOffer)
+            .join(Subscription, RetentionOffer.subscription_id == Subscription.id)
             .where(
-                RetentionOffer.subscription_id == subscription.id,
+                Subscription.customer_id == customer_id,
                 RetentionOffer.status.in_(("presented", "declined")),
                 or_(*this_cancellation),
             )
@@ -211,6 +204,8 @@ def evaluate_offer(
     )
     if any(offer.status == "declined" for offer in earlier):
         return _no_offer("already_declined")
+    if any(offer.subscription_id != subscription.id for offer in earlier):
+        return _no_offer("already_offered")
     if earlier:
         return 200, {"offer": offer_body(earlier[0]), "reason": "already_presented"}
 
@@ -277,14 +272,36 @@ def _apply(offer: RetentionOffer, subscription: Subscription) -> None:
         subscription.pending_plan_id = terms["to_plan_id"]
 
 
+def _accepted_since(
+    session: Session, customer_id: str, since: dt.datetime
+) -> Optional[str]:
+    """Return an offer of the customer's accepted since ``since``, if any."""
+    return session.execute(
+        select(RetentionOffer.id)
+        .join(Subscription, RetentionOffer.subscription_id == Subscription.id)
+        .where(
+            Subscription.customer_id == customer_id,
+            RetentionOffer.status == "accepted",
+            RetentionOffer.decided_at >= since,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def decide_offer(
     session: Session,
     customer_id: str,
     offer_id: str,
     decision: str,
     request: DecisionRequest,
+    cooldown: dt.timedelta,
 ) -> tuple[int, dict[str, Any]]:
-    """Record the customer's yes or no; a yes applies the offer at once."""
+    """Record the customer's yes or no; a yes applies the offer at once.
+
+    An offer is made for the cancellation under way: it can be taken within
+    DECLINE_MEMORY of being presented, and not once another was taken
+    within the cooldown (two offers presented side by side, one accepted).
+    """
     now = utcnow()
     offer = _customer_offer(session, customer_id, offer_id)
     subscription = customer_subscription(
@@ -308,6 +325,16 @@ def decide_offer(
                 "The subscription is no longer active, so the offer cannot apply.",
                 code="subscription_not_active",
             )
+        if offer.presented_at < now - DECLINE_MEMORY:
+            raise Conflict(
+                "This offer was made for an earlier cancellation and has lapsed.",
+                code="offer_expired",
+            )
+        if _accepted_since(session, customer_id, now - cooldown) is not None:
+            raise Conflict(
+                "Another offer was accepted recently; only one applies.",
+                code="recently_accepted",
+            )
         _apply(offer, subscription)
     offer.status = decision
     offer.decided_at = now
@@ -321,6 +348,9 @@ def decide_offer(
         kind=offer.kind,
     )
     session.flush()
+    # a downgrade set pending_plan_id: the answer (kept for replays) must
+    # show the plan it points to now, not the relationship loaded before
+    session.refresh(subscription, ["pending_plan"])
     return 200, {
         "offer": offer_body(offer),
         "subscription": subscription_body(subscription, now),

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import phrases, replies
 from bot.billing import (
@@ -75,6 +79,8 @@ class Request:
     words: Optional[str] = None
     asked_why: bool = False
     by_email: bool = False  # the channel's phone did not verify: use the email
+    # the answer to the offer as typed: "no, cancel the add-on instead"
+    answer: Optional[str] = None
 
     @property
     def short(self) -> bool:
@@ -110,14 +116,47 @@ FINISHED = {  # what a finished request leaves behind (verification stays)
 }
 
 
+_PRINTABLE = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
 def _key(request: Request, operation: str, target: str = "") -> str:
-    return f"{request.caller.conversation_id}:{request.turn}:{operation}:{target}"
+    conversation = request.caller.conversation_id or ""
+    if not _PRINTABLE.match(conversation):
+        # billing takes keys of printable ASCII only, and any REST sender id
+        # is a conversation id ("Jane Doe", "josé"): a digest stands in
+        digest = hashlib.sha256(conversation.encode()).hexdigest()[:32]
+        conversation = f"sha256-{digest}"
+    return f"{conversation}:{request.turn}:{operation}:{target}"
+
+
+def account_of(
+    channel_identity: Optional[AccountRef], by_email: bool, email: Optional[str]
+) -> Optional[AccountRef]:
+    """Return the account the customer is identified by: the channel's, or the email."""
+    if channel_identity is not None and not by_email:
+        return channel_identity
+    return AccountRef("email", email) if email else None
 
 
 def _account(request: Request) -> Optional[AccountRef]:
-    if request.channel_identity is not None and not request.by_email:
-        return request.channel_identity
-    return AccountRef("email", request.email) if request.email else None
+    return account_of(request.channel_identity, request.by_email, request.email)
+
+
+def stale_verification(value: Any, account: Optional[AccountRef]) -> bool:
+    """Return True if a stored verification must not be used for a new request.
+
+    It has expired (the card digits are asked again), or it was made for
+    another account than the one now named: "cancel the plan of
+    b@example.com" after verifying as a@example.com must not act on a's.
+    """
+    if not isinstance(value, dict):
+        return False
+    if verification_from_slot(value) is None:
+        return True
+    verified_for = value.get("account")
+    if not isinstance(verified_for, list):
+        return False  # kept before accounts were noted: expiry decides
+    return account is None or [account.kind, account.value] != verified_for
 
 
 def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool:
@@ -126,6 +165,9 @@ def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool
         return True
     account = _account(request)
     if account is None or request.card_last4 is None:
+        # an expired verification left in its slot would keep the identity
+        # form from asking (actions/identity.py)
+        outcome.slots["verified_customer"] = None
         outcome.next_step = IDENTIFY
         return False
     try:
@@ -158,7 +200,10 @@ def _verify(billing: BillingBackend, request: Request, outcome: Outcome) -> bool
     request.verification = verification
     outcome.slots.update(
         verified_customer=dataclasses.asdict(verification)
-        | {"expires_at": verification.expires_at.isoformat()}
+        | {
+            "expires_at": verification.expires_at.isoformat(),
+            "account": [account.kind, account.value],
+        }
     )
     return True
 
@@ -178,6 +223,7 @@ def _cancel(
     verification: Verification,
     ids: list[str],
     outcome: Outcome,
+    pending: Optional[PendingStore],
 ) -> None:
     for subscription_id in ids:
         receipt = billing.cancel(
@@ -194,6 +240,13 @@ def _cancel(
             outcome.say(replies.no_refund(receipt, request.short))
         elif ends_later and phrases.wants_it_now(words):
             outcome.say(replies.paid_until(receipt, request.short))
+    try:
+        if pending is not None:
+            # saved in an earlier turn while billing was down: done now, and
+            # the worker must not text a second receipt
+            pending.close(verification.customer_id, "done_in_chat", ids)
+    except SQLAlchemyError:  # the cancellation stands: say so all the same
+        log.exception("could not close saved cancellations of a plan just cancelled")
     for text in replies.goodbye_and_why(request.short):
         outcome.say(text)
     outcome.slots.update(FINISHED, asked_why=True)
@@ -217,6 +270,26 @@ def one_or_named(
     return None if named is None else [open_ones[named].id]
 
 
+def _named_instead(
+    billing: BillingBackend, verification: Verification, answer: Optional[str]
+) -> Optional[list[str]]:
+    """Return the plans a no to the offer names ("no, cancel both"), if any.
+
+    With one plan open that is the one offered; with several, an answer that
+    names none leaves the one offered.
+    """
+    if not answer or _PLAIN_NO.match(answer):
+        return None  # no need to ask billing for the list
+    open_ones = cancellable(billing.subscriptions(verification))
+    return one_or_named(open_ones, answer) if len(open_ones) > 1 else None
+
+
+_PLAIN_NO = re.compile(
+    r"^\W*(no+|nope|nah|no thanks?|no thank you|just cancel( it)?|cancel( it)?|2)\W*$",
+    re.IGNORECASE,
+)
+
+
 def price(subscription: Subscription) -> str:
     """Return a plan's price as the bot lists it: "15.00 USD a month"."""
     return f"{subscription.price} a {subscription.interval}"
@@ -227,6 +300,7 @@ def _cancel_flow(
     request: Request,
     verification: Verification,
     outcome: Outcome,
+    pending: Optional[PendingStore],
 ) -> None:
     if request.offer is not None and request.offer_answer is not None:
         offer = request.offer
@@ -243,7 +317,15 @@ def _cancel_flow(
         billing.decline_offer(
             verification, offer.id, request.caller, _key(request, "decline", offer.id)
         )
-        _cancel(billing, request, verification, [offer.subscription_id], outcome)
+        ids = _named_instead(billing, verification, request.answer)
+        _cancel(
+            billing,
+            request,
+            verification,
+            ids or [offer.subscription_id],
+            outcome,
+            pending,
+        )
         return
 
     subscriptions = billing.subscriptions(verification)
@@ -261,6 +343,9 @@ def _cancel_flow(
         outcome.slots.update(FINISHED)
         return
     ids = request.chosen or one_or_named(open_ones, request.words)
+    # Kept by plan if billing falls over from here on (bot.pending): the
+    # worker must not choose again from words once this plan may be gone.
+    request.chosen = ids
     if ids is None:
         outcome.slots["subscription_options"] = [
             {"id": s.id, "name": s.plan_name, "price": price(s)} for s in open_ones
@@ -285,7 +370,7 @@ def _cancel_flow(
             )
             outcome.next_step = ANSWER_OFFER
             return
-    _cancel(billing, request, verification, ids, outcome)
+    _cancel(billing, request, verification, ids, outcome, pending)
 
 
 def _status(
@@ -293,10 +378,23 @@ def _status(
     request: Request,
     verification: Verification,
     outcome: Outcome,
+    pending: Optional[PendingStore],
 ) -> None:
+    if _waiting(pending, verification):
+        # billing still shows the plan active: say why that is not the answer
+        outcome.say(replies.pick(replies.SAVED_CANCELLATION_WAITING, request.short))
     for subscription in billing.subscriptions(verification):
         outcome.say(replies.status_line(subscription, request.short))
     outcome.slots.update(FINISHED)
+
+
+def _waiting(pending: Optional[PendingStore], verification: Verification) -> bool:
+    """Return True if a cancellation of this customer's is saved for later."""
+    try:
+        return pending is not None and bool(pending.waiting(verification.customer_id))
+    except SQLAlchemyError:  # the status from billing is still the answer
+        log.exception("could not read saved cancellations")
+        return False
 
 
 def _reactivate(
@@ -304,11 +402,25 @@ def _reactivate(
     request: Request,
     verification: Verification,
     outcome: Outcome,
+    pending: Optional[PendingStore],
 ) -> None:
-    reversible = [s for s in billing.subscriptions(verification) if s.reversible]
+    # A cancellation saved while billing was down is the first thing to undo:
+    # billing has not seen it, and the worker would carry it out later.
+    withdrawn = pending.close(verification.customer_id, "withdrawn") if pending else 0
+    if withdrawn:
+        outcome.say(replies.pick(replies.SAVED_CANCELLATION_WITHDRAWN, request.short))
+    try:
+        reversible = [s for s in billing.subscriptions(verification) if s.reversible]
+    except BillingUnavailable:
+        if not withdrawn:
+            raise
+        # still down: what it had not seen is undone, and that is the answer
+        outcome.slots.update(FINISHED)
+        return
     if not reversible:
-        outcome.say(replies.pick(replies.NOTHING_TO_UNDO, request.short))
-        _status(billing, request, verification, outcome)
+        if not withdrawn:
+            outcome.say(replies.pick(replies.NOTHING_TO_UNDO, request.short))
+        _status(billing, request, verification, outcome, pending)
         return
     # "keep my premium" undoes that one; otherwise every cancellation it can
     ids = one_or_named(reversible, request.words, undo=True) or [
@@ -382,11 +494,11 @@ def carry_out(
         verification = request.verification
         assert verification is not None
         if request.goal == "status":
-            _status(billing, request, verification, outcome)
+            _status(billing, request, verification, outcome, pending)
         elif request.goal == "reactivate":
-            _reactivate(billing, request, verification, outcome)
+            _reactivate(billing, request, verification, outcome, pending)
         else:
-            _cancel_flow(billing, request, verification, outcome)
+            _cancel_flow(billing, request, verification, outcome, pending)
     except VerificationExpired:
         outcome.replies.clear()
         outcome.say(replies.pick(replies.REVERIFY, request.short))
@@ -401,9 +513,10 @@ def carry_out(
         else:
             outcome.say(replies.pick(replies.BILLING_DOWN, request.short))
             outcome.slots["pending_retry"] = True
-    except BillingError:
-        # A conflict or refusal we did not foresee: say so, log it, keep state.
-        log.exception("billing refused a step of %s", request.goal)
+    except (BillingError, SQLAlchemyError):
+        # A conflict or refusal we did not foresee, or our own database (saved
+        # cancellations) failing: say so, log it, keep state.
+        log.exception("could not finish a step of %s", request.goal)
         outcome.replies.clear()
         outcome.say(replies.pick(replies.COULD_NOT_FINISH, request.short))
         outcome.slots["pending_retry"] = True

@@ -53,7 +53,8 @@ pending_cancellations = Table(
     Column("next_attempt_at", DateTime, nullable=False),
     Column("lease_until", DateTime),
     Column("finished_at", DateTime),
-    # "cancelled" | "nothing_to_cancel" | "handed_to_staff"
+    # "cancelled" | "nothing_to_cancel" | "handed_to_staff", or closed in the
+    # conversation: "withdrawn" (the customer changed their mind) | "done_in_chat"
     Column("result", String(20)),
     Column("detail", Text),  # receipt JSON, or why it went to staff
 )
@@ -88,13 +89,26 @@ class PendingStore:
         self.url = database_url
 
     def keep(self, pending: PendingCancellation) -> None:
-        """Write the request down; the same idempotency key is kept once."""
+        """Write the request down once.
+
+        The same idempotency key is kept once, and so is a second request for
+        a plan already waiting ("cancel" asked again in a later turn while
+        billing is still down): one receipt, not two.
+        """
         now = utcnow()
+        table = pending_cancellations
         engine = engine_for(self.url)
         with engine.begin() as connection:
             exists = connection.execute(
-                select(pending_cancellations.c.id).where(
-                    pending_cancellations.c.idempotency_key == pending.idempotency_key
+                select(table.c.id).where(
+                    or_(
+                        table.c.idempotency_key == pending.idempotency_key,
+                        and_(
+                            table.c.finished_at.is_(None),
+                            table.c.customer_id == pending.customer_id,
+                            _same_plan(pending.subscription_id),
+                        ),
+                    )
                 )
             ).first()
             if exists is not None:
@@ -173,6 +187,51 @@ class PendingStore:
             else json.dumps(detail, default=str),
         )
 
+    def waiting(self, customer_id: str) -> list[PendingCancellation]:
+        """Return the customer's requests not yet carried out."""
+        table = pending_cancellations
+        with engine_for(self.url).connect() as connection:
+            rows = connection.execute(
+                select(table).where(
+                    table.c.finished_at.is_(None), table.c.customer_id == customer_id
+                )
+            ).all()
+        return [_from_row(row._mapping) for row in rows]
+
+    def close(
+        self,
+        customer_id: str,
+        result: str,
+        subscription_ids: Optional[list[str]] = None,
+    ) -> int:
+        """Close the customer's waiting requests (for those plans); return how many.
+
+        A request a worker holds right now is left to it: it is already
+        calling billing, and closing it under it would lose what it learns.
+        """
+        table = pending_cancellations
+        now = utcnow()
+        which = [
+            table.c.finished_at.is_(None),
+            table.c.customer_id == customer_id,
+            or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+        ]
+        if subscription_ids is not None:
+            which.append(table.c.subscription_id.in_(subscription_ids))
+        with engine_for(self.url).begin() as connection:
+            closed = connection.execute(
+                update(table)
+                .where(*which)
+                .values(
+                    token="",
+                    finished_at=now,
+                    lease_until=None,
+                    result=result,
+                    detail="closed in the conversation",
+                )
+            )
+        return int(closed.rowcount or 0)
+
     def unfinished(self) -> list[dict[str, Any]]:
         """Every request not yet carried out (for operators and tests)."""
         table = pending_cancellations
@@ -189,6 +248,11 @@ class PendingStore:
                 .where(pending_cancellations.c.id == pending.id)
                 .values(**values)
             )
+
+
+def _same_plan(subscription_id: Optional[str]) -> Any:
+    column = pending_cancellations.c.subscription_id
+    return column.is_(None) if subscription_id is None else column == subscription_id
 
 
 def _from_row(row: Any) -> PendingCancellation:

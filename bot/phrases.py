@@ -285,6 +285,42 @@ def undoes_an_add_on(text: str) -> bool:
     return not _ENDING.search(rest)
 
 
+_STAY = re.compile(
+    r"\b(stay(ing)?|keep(ing)?|changed? (my|our) minds?|undo|reactivate|"
+    r"(don'?t|do not|not) (cancel|end|close|stop))\b",
+    re.IGNORECASE,
+)
+
+
+def wants_to_stay(text: str) -> bool:
+    """Return True when an answer keeps the subscription ("I'll stay", "keep it").
+
+    Said to the offer it is neither a yes (nothing was accepted) nor a no (no
+    longer a request to end anything). An ending verb outside those words
+    ("don't keep it, cancel") makes it a no.
+    """
+    text = text or ""
+    if not _STAY.search(text):
+        return False
+    return not _ENDING.search(_CANCELLATION.sub(" ", _STAY.sub(" ", text)))
+
+
+def mentions_undoing(text: str) -> bool:
+    """Return True when words ask to undo a cancellation, not just to stop one.
+
+    "Undo my cancellation", "reactivate my plan", as against "I changed my
+    mind" while a cancellation is still being asked for.
+    """
+    return bool(_UNDOING.search(text or ""))
+
+
+_UNDOING = re.compile(
+    r"\b(undo|un-do|uncancel|restore|re-?activate|reinstate|"
+    r"bring\b[^.?!]{0,30}\bback|cancell?ations?)\b",
+    re.IGNORECASE,
+)
+
+
 def ends_an_add_on(text: str) -> bool:
     """Return True when a message asks to end an add-on ("drop the family add-on").
 

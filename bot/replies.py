@@ -314,6 +314,19 @@ NOTHING_TO_CANCEL = (
     "There's no active subscription on your account, so nothing to cancel.",
     "You have no active plan, so nothing to cancel.",
 )
+SAVED_CANCELLATION_WITHDRAWN = (
+    "Done: the cancellation you asked for while our billing system was down is "
+    "withdrawn. It won't go through, and your subscription carries on as before.",
+    "Done: the cancellation saved while billing was down is withdrawn. Your "
+    "subscription carries on as before.",
+)
+SAVED_CANCELLATION_WAITING = (
+    "Your cancellation is saved and goes through as soon as our billing system "
+    "answers again; until then it shows your subscription as it was. You don't "
+    "need to do anything else.",
+    "Your cancellation is saved and goes through once billing answers again; until "
+    "then your plan shows as before.",
+)
 NOTHING_TO_UNDO = (
     "There's no cancellation to undo.",
     "There's no cancellation to undo.",

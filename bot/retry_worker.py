@@ -65,12 +65,21 @@ def _targets(billing: BillingBackend, pending: PendingCancellation) -> list[str]
     if pending.subscription_id:
         return [pending.subscription_id]
     # Billing went down before we knew which plan: the only one, or the one
-    # (or "both") the request's words name, as in the conversation.
-    open_ones = cancellable(billing.subscriptions(_verification(pending)))
-    ids = one_or_named(open_ones, pending.reason) if open_ones else []
+    # (or "both") the request's words name, as in the conversation. Chosen
+    # among the plans still running, whether or not already set to end: if
+    # the one named was cancelled meanwhile (in the chat, or by a first
+    # attempt whose answer was lost), nothing is left to do, and the other
+    # plan, now "the only one" open, must not be taken instead.
+    running = [
+        s
+        for s in billing.subscriptions(_verification(pending))
+        if s.status in ("active", "paused")
+    ]
+    ids = one_or_named(running, pending.reason) if running else []
     if ids is None:
         raise NeedsStaff("several subscriptions and the customer did not say which")
-    return ids
+    still_open = {s.id for s in cancellable(running)}
+    return [i for i in ids if i in still_open]
 
 
 def carry_out(
@@ -258,12 +267,23 @@ def run_due(
     database_url: str,
     notify: Notify,
     backoff_seconds: float = 30.0,
+    batch: int = 20,
 ) -> list[str]:
-    """Try every due request once; return what became of each."""
-    return [
-        carry_out(billing, store, database_url, pending, notify, backoff_seconds)
-        for pending in store.claim_due()
-    ]
+    """Try every due request once (at most ``batch``); return what became of each.
+
+    One claimed at a time: a lease taken for a whole batch could run out
+    while billing is slow on the ones before it, and another worker would
+    then text the same receipt again.
+    """
+    results = []
+    for _ in range(batch):
+        claimed = store.claim_due(limit=1)
+        if not claimed:
+            break
+        results.append(
+            carry_out(billing, store, database_url, claimed[0], notify, backoff_seconds)
+        )
+    return results
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import replies
 from tests.support.plans import cancelled, two_plans
 from tests.support.stack import Stack
 
@@ -197,3 +198,18 @@ def test_a_plan_named_in_the_request_is_not_asked_about(stack: Stack) -> None:
     assert "Family add-on" in offer and "Before you go" in offer
     assert "Family add-on is cancelled" in chat.say("no")
     assert cancelled(stack, customer) == (False, True)
+
+
+def test_staying_when_offered_changes_nothing(stack: Stack) -> None:
+    """ "I changed my mind, I'll stay" to the offer used to cancel the plan."""
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription")
+    assert "Before you go" in chat.say(customer.card_last4)
+    assert chat.say("I changed my mind, I'll stay") == replies.NOT_CANCELLING[0]
+    row = stack.billing.subscription(customer)
+    assert not row.cancel_at_period_end and not row.discount_percent
+    # still one offer in the conversation: asked again, it cancels at once
+    again = chat.say("actually, cancel my subscription")
+    assert CODE.search(again) and "Before you go" not in again
+    assert len(stack.billing.offers(customer)) == 1

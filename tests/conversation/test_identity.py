@@ -91,3 +91,19 @@ def test_a_card_number_in_the_request_itself_does_not_lose_it(stack: Stack) -> N
     assert "last 4 digits of the card" in chat.say("yes")
     assert "Before you go" in chat.say(customer.card_last4)
     assert b"4000 0566 5566 5556" not in stack.tracker_db.read_bytes()
+
+
+def test_another_email_after_verifying_needs_that_accounts_card(stack: Stack) -> None:
+    """Verified as one customer, a request naming another's email used to act
+    on the first account."""
+    first, second = stack.billing.new_customer(), stack.billing.new_customer()
+    chat = stack.chat()
+    chat.say("is my subscription still active?")
+    chat.say(first.email)
+    assert "active" in chat.say(first.card_last4)
+    ask = chat.say(f"ok, now cancel the subscription of {second.email}, no offers")
+    assert "last 4 digits" in ask, ask
+    done = chat.say(second.card_last4)
+    assert "is cancelled" in done, done
+    assert stack.billing.subscription(second).cancel_at_period_end
+    assert not stack.billing.subscription(first).cancel_at_period_end

@@ -244,3 +244,31 @@ def test_billing_keeps_the_reason_without_the_customers_details(
     reasons = [e["reason"] for e in events if e.get("reason")]
     assert reasons and all("too expensive" in r for r in reasons), reasons
     assert not any(customer.email in r or customer.card_last4 in r for r in reasons)
+
+
+def test_never_mind_instead_of_try_again_ends_the_request(stack: Stack) -> None:
+    """It used to be carried out as if the customer had said "try again"."""
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription, no offers")
+    with stack.outage.outage():
+        assert "try again" in chat.say(customer.card_last4)
+    assert chat.say("never mind") == replies.NOT_CANCELLING[0]
+    chat.say("try again")  # nothing is left to try
+    assert not stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_changing_ones_mind_withdraws_a_cancellation_saved_in_an_outage(
+    stack: Stack,
+) -> None:
+    """It used to say "no cancellation to undo", and the worker cancelled later."""
+    customer = stack.billing.new_customer()
+    chat = stack.chat(customer_id=customer.id)
+    chat.say("cancel my subscription")
+    chat.say(customer.card_last4)
+    with stack.outage.outage():
+        assert "cancellation is saved" in chat.say("no")
+        back = chat.say("I changed my mind, keep my subscription")
+        assert back == replies.SAVED_CANCELLATION_WITHDRAWN[0], back
+    time.sleep(2)  # the worker's rounds come every half second
+    assert not stack.billing.subscription(customer).cancel_at_period_end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from tests.support.billing import BillingService
@@ -147,3 +148,69 @@ def test_demo_customers_are_seeded_as_documented(billing: BillingService) -> Non
         ("ben@example.com", "+15555550101", "1881", 2),
         ("cara@example.com", "+15555550102", "0005", 1),
     ]
+
+
+def test_one_offer_per_cancellation_across_the_customers_plans(
+    billing: BillingService,
+) -> None:
+    """A second plan used to get an offer of its own in the same conversation,
+    and both could be accepted."""
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    token = billing.verify(customer)
+    first = evaluate(billing, token, first_sub(customer), conversation_id="c1")
+    assert first.status_code == 201
+    second = evaluate(billing, token, f"sub_{customer.id[4:]}_2", conversation_id="c1")
+    assert second.json() == {"offer": None, "reason": "already_offered"}
+    # the first is still the one on the table
+    again = evaluate(billing, token, first_sub(customer), conversation_id="c1")
+    assert again.json()["reason"] == "already_presented"
+
+
+def backdate(billing: BillingService, offer_id: str, days: int) -> None:
+    billing.sql(
+        "UPDATE retention_offers SET presented_at = :t WHERE id = :o",
+        t=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        - dt.timedelta(days=days),
+        o=offer_id,
+    )
+
+
+def test_an_offer_left_unanswered_lapses_and_only_one_is_ever_taken(
+    billing: BillingService,
+) -> None:
+    customer = billing.new_customer()
+    token = billing.verify(customer)
+    old = evaluate(billing, token, first_sub(customer), conversation_id="a").json()
+    backdate(billing, old["offer"]["id"], days=2)
+    new = evaluate(
+        billing, token, first_sub(customer), conversation_id="b", reason="too pricey"
+    ).json()
+    assert new["offer"]["id"] != old["offer"]["id"]
+    lapsed = decide(billing, token, old["offer"]["id"], "accept")
+    assert lapsed.status_code == 409
+    assert lapsed.json()["error"]["code"] == "offer_expired"
+    assert decide(billing, token, new["offer"]["id"], "accept").status_code == 200
+    # the old one cannot be taken beside it, even were it fresh
+    backdate(billing, old["offer"]["id"], days=0)
+    twice = decide(billing, token, old["offer"]["id"], "accept")
+    assert twice.status_code == 409
+    assert twice.json()["error"]["code"] == "recently_accepted"
+
+
+def test_an_accepted_downgrade_answers_with_the_plan_it_moves_to(
+    billing: BillingService,
+) -> None:
+    """The answer (kept for replays of its key) used to show no pending plan."""
+    customer = billing.new_customer()
+    token = billing.verify(customer)
+    offer = evaluate(billing, token, first_sub(customer), reason="too expensive")
+    assert offer.json()["offer"]["kind"] == "downgrade"
+    key = secrets.token_hex(8)
+    path = f"/v1/retention-offers/{offer.json()['offer']['id']}/accept"
+    answers = [
+        billing.call("POST", path, key=key, token=token, json={}) for _ in range(2)
+    ]
+    for answer in answers:
+        subscription = answer.json()["subscription"]
+        assert subscription["pending_plan"]["id"] == "basic-monthly", subscription
+    assert answers[0].json() == answers[1].json()

@@ -22,6 +22,7 @@ from bot.flow import (
 )
 from scripts.processes import free_port
 from tests.support.billing import API_KEY, BillingService
+from tests.support.plans import cancelled_in
 
 
 @pytest.fixture
@@ -220,3 +221,51 @@ def test_an_expired_verification_asks_for_the_card_again(
         outcome
     )
     assert outcome.slots["verified_customer"] is None
+
+
+@pytest.mark.parametrize("conversation", ["Jane Doe", "josé", "x" * 128])
+def test_any_sender_id_can_verify_and_cancel(
+    billing: BillingService, client, conversation: str
+) -> None:
+    """Billing takes printable ASCII keys only: a REST sender id with a space
+    or an accent used to be refused every write."""
+    customer = billing.new_customer()
+    request = request_for(customer, caller=Caller("rest", conversation), no_offers=True)
+    outcome = carry_out(client, request)
+    assert "is cancelled" in texts(outcome), texts(outcome)
+    assert billing.subscription(customer).cancel_at_period_end
+
+
+@pytest.mark.parametrize(
+    "answer, cancelled",
+    [
+        ("no", (True, False)),
+        ("no thanks, cancel premium", (True, False)),
+        # it used to cancel the plan offered whatever the answer named
+        ("no, cancel the family add-on instead", (False, True)),
+        ("no, cancel both", (True, True)),
+    ],
+)
+def test_a_no_to_the_offer_may_name_other_plans(
+    billing: BillingService, client, answer: str, cancelled: tuple[bool, bool]
+) -> None:
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    words = "cancel my premium plan"
+    first = carry_out(client, request_for(customer, words=words))
+    assert first.next_step == ANSWER_OFFER
+    offer = offer_from_slot(first.slots["offer"])
+    assert offer is not None and offer.subscription_id.endswith("_1")
+    second = carry_out(
+        client,
+        request_for(
+            customer,
+            words=words,
+            verification=verification_from_slot(first.slots["verified_customer"]),
+            offer=offer,
+            offer_answer="no",
+            offer_made=True,
+            answer=answer,
+        ),
+    )
+    assert second.next_step == DONE and "GR-" in texts(second)
+    assert cancelled_in(billing, customer) == cancelled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import secrets
 from pathlib import Path
 from typing import Iterator, Optional
@@ -17,7 +18,9 @@ import jwt
 import pytest
 from sqlalchemy import func, select, update
 
+from bot import replies
 from bot.billing import (
+    BillingUnavailable,
     Caller,
     CancellationReceipt,
     HttpBillingClient,
@@ -36,7 +39,10 @@ from tests.support.billing import (
     BillingService,
     postgres_database,
 )
+from tests.support.plans import cancelled_in
 from tests.support.proxy import CuttableProxy
+
+CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 
 
 @pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
@@ -259,7 +265,12 @@ def test_an_hour_late_the_verification_still_counts_for_cancelling_only(
 ) -> None:
     customer = billing.new_customer()
     token = _token(customer.id, expired_seconds_ago=3600)
-    assert billing.call("GET", "/v1/subscriptions", token=token).status_code == 401
+    # listing the plans too (the worker finds the one asked for), nothing else
+    assert billing.call("GET", "/v1/subscriptions", token=token).status_code == 200
+    one = f"/v1/subscriptions/sub_{customer.id[4:]}_1"
+    assert billing.call("GET", one, token=token).status_code == 401
+    offer = billing.call("POST", one + "/retention-offer", token=token, key="k1")
+    assert offer.status_code == 401
     _kept(store, customer, token)
     assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
     assert billing.subscription(customer).cancel_at_period_end
@@ -302,3 +313,161 @@ def _make_due(store: PendingStore) -> None:
     due = update(pending_cancellations).values(next_attempt_at=dt.datetime(2000, 1, 1))
     with engine_for(store.url).begin() as connection:
         connection.execute(due)
+
+
+def _saved_while_down(
+    client: HttpBillingClient, outage: CuttableProxy, store: PendingStore, customer
+) -> Request:
+    """A "no" to the offer while billing is down; billing is back afterwards."""
+    answer = offered(client, customer)
+    outage.go_down()
+    assert "cancellation is saved" in texts(carry_out(client, answer, store))
+    outage.down = False
+    return answer
+
+
+def test_changing_ones_mind_withdraws_a_saved_cancellation(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """It used to say "no cancellation to undo", and the worker cancelled later."""
+    customer = billing.new_customer()
+    answer = _saved_while_down(client, outage, store, customer)
+    asked = dataclasses.replace(answer, goal="status", turn="t-status")
+    status = texts(carry_out(client, asked, store))
+    # billing still shows the plan running: the answer says why
+    assert status.startswith(replies.SAVED_CANCELLATION_WAITING[0])
+    assert "active" in status
+
+    undo = dataclasses.replace(answer, goal="reactivate", turn="t-undo")
+    back = texts(carry_out(client, undo, store))
+    assert back.startswith(replies.SAVED_CANCELLATION_WITHDRAWN[0])
+    assert replies.NOTHING_TO_UNDO[0] not in back
+    assert store.unfinished() == []
+    _make_due(store)
+    assert run_due(client, store, store.url, Texts(), 0.01) == []
+    assert not billing.subscription(customer).cancel_at_period_end
+
+
+def test_cancelled_in_the_chat_meanwhile_the_saved_one_is_closed(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    answer = _saved_while_down(client, outage, store, customer)
+    again = dataclasses.replace(answer, turn="t-again")
+    assert CODE.search(texts(carry_out(client, again, store)))
+    assert store.unfinished() == []  # no second receipt from the worker
+    _make_due(store)
+    sent = Texts()
+    assert run_due(client, store, store.url, sent, 0.01) == [] and sent.sent == []
+
+
+def test_asked_again_while_billing_is_down_it_is_kept_once(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    answer = offered(client, customer)
+    outage.go_down()
+    for turn in ("t1", "t2"):
+        carry_out(client, dataclasses.replace(answer, turn=turn), store)
+    assert len(store.unfinished()) == 1
+
+
+class LostAnswers:
+    """Billing that takes each cancellation but whose answer never arrives."""
+
+    def __init__(self, client: HttpBillingClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def cancel(self, *args, **kwargs):
+        self.client.cancel(*args, **kwargs)
+        raise BillingUnavailable("read timed out")
+
+
+def test_a_plan_named_and_taken_before_the_line_dropped_is_not_replaced(
+    billing: BillingService, client, store: PendingStore
+) -> None:
+    """The worker used to choose again among the plans still open: the other one."""
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    words = "cancel my premium please"
+    request = request_for(
+        customer,
+        verification=verified(billing, customer),
+        no_offers=True,
+        reason=words,
+        words=words,
+    )
+    assert "cancellation is saved" in texts(
+        carry_out(LostAnswers(client), request, store)
+    )
+    [row] = store.unfinished()
+    assert row["subscription_id"] == f"sub_{customer.id[4:]}_1"  # kept by plan
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert cancelled_in(billing, customer) == (True, False)
+
+
+def test_a_plan_named_in_a_saved_request_and_cancelled_meanwhile(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """Billing fell over before the plan was known; the customer then cancelled
+    it in the chat. Only the add-on is open now: it must not be taken."""
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    verification = verified(billing, customer)
+    words = "cancel my premium please"
+    request = request_for(
+        customer, verification=verification, no_offers=True, reason=words, words=words
+    )
+    outage.go_down()
+    carry_out(client, request, store)
+    outage.down = False
+    [row] = store.unfinished()
+    assert row["subscription_id"] is None
+    client.cancel(
+        verification, f"sub_{customer.id[4:]}_1", request.caller, secrets.token_hex(6)
+    )
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["nothing_to_cancel"]
+    assert cancelled_in(billing, customer) == (True, False)
+
+
+def test_the_worker_holds_one_request_at_a_time(
+    billing: BillingService, client, store: PendingStore
+) -> None:
+    """A lease for a whole batch could run out while billing is slow on the
+    first ones, and a second worker would text those receipts again."""
+    customers = [billing.new_customer() for _ in range(3)]
+    for customer in customers:
+        _kept(store, customer, billing.verify(customer))
+    held = []
+
+    def notify(pending, receipts):
+        with engine_for(store.url).connect() as connection:
+            held.append(
+                connection.execute(
+                    select(func.count()).where(
+                        pending_cancellations.c.lease_until.is_not(None),
+                        pending_cancellations.c.finished_at.is_(None),
+                    )
+                ).scalar_one()
+            )
+        return None
+
+    assert run_due(client, store, store.url, notify, 0.01) == ["cancelled"] * 3
+    assert held == [1, 1, 1]
+
+
+def test_changing_ones_mind_while_billing_is_still_down(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    customer = billing.new_customer()
+    answer = offered(client, customer)
+    outage.go_down()
+    carry_out(client, answer, store)
+    undo = dataclasses.replace(answer, goal="reactivate", turn="t-undo")
+    back = carry_out(client, undo, store)
+    assert texts(back) == replies.SAVED_CANCELLATION_WITHDRAWN[0]
+    assert back.slots["goal"] is None and not back.slots.get("pending_retry")
+    outage.down = False
+    assert store.unfinished() == []
+    assert not billing.subscription(customer).cancel_at_period_end

@@ -9,15 +9,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.retention import CLEAR_YES, ValidateOfferForm
+from bot.flow import STOP
+
+
+def validated(value: Any, text: str, intent: str, confidence: float) -> dict:
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}}
+    tracker = Tracker("c1", {}, message, [], False, None, {}, "action_listen")
+    return ValidateOfferForm().validate_offer_answer(
+        value, CollectingDispatcher(), tracker, {}
+    )
 
 
 def answer(value: Any, text: str, intent: str, confidence: float) -> str:
-    message = {"text": text, "intent": {"name": intent, "confidence": confidence}}
-    tracker = Tracker("c1", {}, message, [], False, None, {}, "action_listen")
-    validated = ValidateOfferForm().validate_offer_answer(
-        value, CollectingDispatcher(), tracker, {}
-    )
-    return validated["offer_answer"]
+    return validated(value, text, intent, confidence)["offer_answer"]
 
 
 @pytest.mark.parametrize(
@@ -40,3 +44,27 @@ def test_only_a_clear_yes_takes_the_offer(
     value: Any, text: str, intent: str, confidence: float, expected: str
 ) -> None:
     assert answer(value, text, intent, confidence) == expected
+
+
+@pytest.mark.parametrize(
+    "text, intent, confidence, stays",
+    [
+        # it used to cancel the plan of a customer who said they would stay
+        ("I changed my mind, I'll stay", "reactivate", 0.98, True),
+        ("no, keep it", "deny", 0.9, True),
+        ("actually keep my subscription as it is", "reactivate", 0.95, True),
+        ("please don't cancel", "out_of_scope", 0.5, True),
+        # every no still cancels at once
+        ("no", "deny", 1.0, False),
+        ("no thanks, just cancel it", "deny", 0.99, False),
+        ("never mind, cancel", "cancel_subscription", 0.9, False),
+        ("2", "reactivate", 0.7, False),  # SMS: "2 to cancel now"
+        ("hmm", "reactivate", 0.4, False),  # not sure: a no
+    ],
+)
+def test_staying_is_neither_a_yes_nor_a_no(
+    text: str, intent: str, confidence: float, stays: bool
+) -> None:
+    answered = validated(text, text, intent, confidence)
+    assert answered["offer_answer"] == "no"
+    assert (answered.get("goal") == STOP) is stays

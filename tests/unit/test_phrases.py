@@ -241,6 +241,41 @@ def test_wants_to_stop(text: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I changed my mind, I'll stay", True),
+        ("no, keep it", True),
+        ("don't cancel it", True),
+        ("actually I want to stay subscribed", True),
+        ("no thanks", False),
+        ("just cancel", False),
+        ("no", False),
+        ("never mind", False),
+        ("no, I want my money back", False),
+        ("keep your discount, cancel it", False),
+        ("cancel it, I won't stay", False),
+    ],
+)
+def test_wants_to_stay(text: str, expected: bool) -> None:
+    assert phrases.wants_to_stay(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("sorry, I meant undo my cancellation", True),
+        ("changed my mind, reactivate it", True),
+        ("bring my old plan back", True),
+        ("I changed my mind", False),
+        ("I changed my mind, keep it", False),
+        ("actually I want to keep my subscription", False),
+    ],
+)
+def test_mentions_undoing(text: str, expected: bool) -> None:
+    assert phrases.mentions_undoing(text) is expected
+
+
+@pytest.mark.parametrize(
     "text, prices, expected",
     [
         ("the cheaper one", PRICES, 1),
