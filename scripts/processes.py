@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import requests
 
@@ -20,6 +21,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Return True if nothing listens on 127.0.0.1:``port``."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_until_healthy(
@@ -46,6 +58,13 @@ class ServiceProcess:
     ) -> None:
         self.log = log
         self.health_url = health_url
+        port = urlsplit(health_url).port if health_url else None
+        if port is not None and not port_is_free(port):
+            # the health check would take the other server's answer for ours
+            raise RuntimeError(
+                f"port {port} is already in use (another Gracious or Rasa still "
+                f"running?): stop it, then start again"
+            )
         self._handle = log.open("wb")
         self.process = subprocess.Popen(
             args,
@@ -57,7 +76,11 @@ class ServiceProcess:
         )
 
     def wait_healthy(self, seconds: float = 60) -> None:
-        wait_until_healthy(self.health_url, self.process, self.log, seconds)
+        try:
+            wait_until_healthy(self.health_url, self.process, self.log, seconds)
+        except BaseException:  # timed out, exited, or Ctrl-C: never left behind
+            self.stop()
+            raise
 
     def stop(self, timeout: float = 10) -> Optional[int]:
         if self.process.poll() is None:

@@ -193,7 +193,12 @@ def main(argv: list[str]) -> int:
         return 0
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as error:  # a port taken, a service that did not start
+        print(f"gracious: {error}", file=sys.stderr)
+        return 1
     finally:
+        # a second Ctrl-C must not leave the rest running
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for process in reversed(running):
             process.stop()
 

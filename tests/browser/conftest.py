@@ -11,6 +11,7 @@ else /usr/bin/chromium): `./gracious test` passes on a machine without one.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,7 +22,10 @@ import pytest
 from scripts.processes import ROOT
 from tests.support.stack import WIDGET_SECRET, Stack
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
+# The same lookup as .ci/run's: CHROMIUM_PATH, else chromium on PATH.
+CHROMIUM = Path(
+    os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
