@@ -87,7 +87,10 @@ class ActionHandleOther(Action):
             dispatcher.utter_message(text=replies.pick(replies.DETAILS_KEPT, sms))
             return []
         # set by the NLU's guard (bot/nlu/guard.py): "cancel my order" and the like
-        if message.get(FOREIGN_CANCEL_OBJECT):
+        # an add-on is a subscription of its own here, not something foreign:
+        # asked about below
+        add_on = phrases.ends_an_add_on(text) or phrases.undoes_an_add_on(text)
+        if message.get(FOREIGN_CANCEL_OBJECT) and not add_on:
             dispatcher.utter_message(text=replies.pick(replies.NOT_OURS_TO_CANCEL, sms))
             return []
         # "pause it instead": not a request the bot can carry out, and no

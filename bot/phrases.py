@@ -11,14 +11,21 @@ _NO_OFFERS = re.compile(
     r"[\w\s,'-]{0,20}"
     r"\b(offers?|deals?|discounts?|promos?|promotions?|retention|sales? pitch|pitch)\b"
     r"|\bjust (cancel|end|close|stop)\b"
-    r"|\bdon'?t (try to )?(keep|convince|persuade|talk me out|sell)\b",
+    r"|\bdon'?t (try to )?((keep|convince|persuade) me|talk me out|sell)\b",
     re.IGNORECASE,
+)
+# what is said about offers, not asked of them: "there was no discount for
+# students", "it's no big deal"
+_NOT_ABOUT_OUR_OFFER = re.compile(
+    r"\bthere(\s+(is|was|are|were)|'s)\b[^.,;!?]*|\bno big deal\b", re.IGNORECASE
 )
 _LAST4 = re.compile(r"(?<![\d])(\d{4})(?![\d])")
 _EMAIL = re.compile(
-    r"[^@\s<>(),;:\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
-_ALL = re.compile(r"\b(all|both|every(thing| one)?|each)\b", re.IGNORECASE)
+# "all", "both of them, no offers": the answer starts with it ("Premium, I
+# don't use it at all" chooses Premium)
+_ALL = re.compile(r"^\W*(all|both|every ?(thing|one)|each)\b", re.IGNORECASE)
 
 
 _RETRY = re.compile(r"\b(again|retry|re-try)\b", re.IGNORECASE)
@@ -80,7 +87,7 @@ def wants_retry(text: str) -> bool:
 
 def wants_no_offers(text: str) -> bool:
     """Return True if the customer asked to skip retention offers."""
-    return bool(_NO_OFFERS.search(text or ""))
+    return bool(_NO_OFFERS.search(_NOT_ABOUT_OUR_OFFER.sub(" ", text or "")))
 
 
 def card_last4(text: str) -> Optional[str]:
@@ -108,7 +115,7 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     ("premium", "the family one").
     """
     text = (text or "").strip().lower()
-    if _ALL.search(text):
+    if _ALL.search(text) or names_all(text):
         return list(range(len(names)))
     numbers = re.findall(r"\b(\d{1,2})\b", text)
     if len(numbers) == 1 and 1 <= int(numbers[0]) <= len(names):
@@ -300,9 +307,13 @@ def wants_to_stay(text: str) -> bool:
     ("don't keep it, cancel") makes it a no.
     """
     text = text or ""
-    if not _STAY.search(text):
+    meant = [m for m in _STAY.finditer(text) if not _NEGATED.search(text[: m.start()])]
+    if not meant:  # "I'm not staying", "I can't keep paying": a no
         return False
     return not _ENDING.search(_CANCELLATION.sub(" ", _STAY.sub(" ", text)))
+
+
+_NEGATED = re.compile(r"(\bnot|n't|\bnever|\bno longer)\s+(\w+\s+)?$", re.IGNORECASE)
 
 
 def mentions_undoing(text: str) -> bool:

@@ -44,24 +44,26 @@ class Redacted:
 def _is_card_number(run: str) -> bool:
     """Return True if a digit run is, or hides, a card number.
 
-    A card if the whole run, or a stretch of its whole groups holding 13-19
-    digits, passes Luhn: "4111111111111111 123" is a card and its CVV. Within
-    a group of 19 digits or fewer no window is checked (that would flag
-    ordinary order numbers by chance). Longer unbroken runs are not normal
-    input; one that contains any Luhn-valid 13-19 digit window is treated as
-    a card typed next to other digits. The whole run is removed either way.
+    A card if its first whole groups holding 13-19 digits pass Luhn:
+    "4111111111111111 123" is a card and its CVV. No other window is checked
+    in a run of groups (that would flag order and tracking numbers by
+    chance). An unbroken group of more than 19 digits is not normal input;
+    one that contains any Luhn-valid 13-19 digit window is treated as a card
+    typed next to other digits. The whole run is removed either way.
     """
-    digits = "".join(char for char in run if char.isdigit())
-    groups = _GROUPS.findall(run)
-    for first in range(len(groups)):
-        for last in range(first, len(groups)):
-            stretch = "".join(groups[first : last + 1])
-            if len(stretch) > 19:
-                break
-            if len(stretch) >= 13 and luhn_valid(stretch):
-                return True
-    if len(digits) <= 19:
-        return False
+    stretch = ""
+    for group in _GROUPS.findall(run):
+        stretch += group
+        if len(stretch) > 19:
+            break
+        if len(stretch) >= 13 and luhn_valid(stretch):
+            return True
+    return any(
+        len(group) > 19 and _hides_a_card(group) for group in _GROUPS.findall(run)
+    )
+
+
+def _hides_a_card(digits: str) -> bool:
     return any(
         luhn_valid(digits[start : start + length])
         for length in range(13, 20)

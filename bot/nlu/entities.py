@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
@@ -151,11 +152,21 @@ NOT_CARD_AFTER = {
 CURRENCY_PREFIX = ("$", "£", "€")
 
 
+# Without card words around it, 4 digits are the card's only in a short
+# answer ("it's 4242", "4242 thanks"); in a longer message they are an amount,
+# an order or a phone number ("you charged me 1500 again, cancel it").
+SHORT_ANSWER_WORDS = 6
+
+
 def _is_card(doc: Doc, i: int) -> bool:
     """Decides from the surrounding words whether doc[i] (4 digits) is a card."""
+    if not re.fullmatch(r"[0-9]{4}", doc[i].text):
+        return False  # spaCy shapes "²⁰²⁴" and "①②③④" as dddd too
     content = [t for t in doc if not t.is_space]
     if len(content) == 1 or all(t.is_punct or t.i == i for t in content):
         return True  # the message is only the number
+    if i >= 2 and doc[i - 1].text in {"-", ".", "/"} and doc[i - 2].like_num:
+        return False  # the end of a phone number or a date: 555-123-4567
     before = [t.lower_ for t in doc[max(0, i - 3) : i]]
     after = [t.lower_ for t in doc[i + 1 : i + 4]]
     if (before and before[-1] in CURRENCY_PREFIX) or (
@@ -173,8 +184,10 @@ def _is_card(doc: Doc, i: int) -> bool:
         return False
     if any(w in {"card", "cards"} for w in after):
         return True  # "4242 is my card"
-    year = 1900 <= int(doc[i].text) <= 2099
-    return not year
+    if 1900 <= int(doc[i].text) <= 2099:
+        return False  # a year
+    words = [t for t in content if not t.is_punct]
+    return len(words) <= SHORT_ANSWER_WORDS
 
 
 class _Matchers:

@@ -126,6 +126,17 @@ NOT_BRANDS = {
     "november",
     "december",
     "christmas",
+    # our own nouns capitalised ("my Premium Plan subscription", "the Family
+    # Add-on"), and the bot's name, which customers may take for the company's
+    "plan",
+    "plans",
+    "add-on",
+    "add-ons",
+    "addon",
+    "subscription",
+    "membership",
+    "account",
+    "gracious",
 }
 # "get out of my contract with ...", "leave my plan at ..."
 OTHER_ENDINGS = {"leave", "leaving", "out", "exit", "exiting"}

@@ -121,6 +121,9 @@ def test_choice_is_needed_for_two_subscriptions(
         ("cancel the family add-on but keep premium", "Family add-on"),
         ("cancel the cheaper one", "Family add-on"),
         ("end the more expensive plan", "Premium"),
+        # "all" in passing used to end both
+        ("cancel my premium, I've tried all the plans", "Premium"),
+        ("cancel all my plans except premium", "Family add-on"),
     ],
 )
 def test_a_plan_named_in_the_request_is_the_choice(

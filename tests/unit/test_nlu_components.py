@@ -53,6 +53,13 @@ def test_finds_cards_and_emails(text, expected):
         "cancel my subscription please",
         "my zip is 123456",
         "call me at 555 1234 5678",
+        # a number in a longer message, without card words: not the digits
+        "you charged me 1500 again, cancel my subscription",
+        "cancel my plan, it's 1200 rupees a month",
+        "cancel, my phone number is 555-123-4567",
+        # digits spaCy shapes as dddd that int() refuses: no crash
+        "hi ²⁰²⁴",
+        "ref ①②③④ thanks",
     ],
 )
 def test_years_amounts_and_other_numbers_are_not_cards(text):

@@ -53,6 +53,10 @@ def test_another_companys_service_is_found(text, found):
         "CANCEL MY ACCOUNT",
         # lower-case brands cannot be told from ordinary words
         "cancel my flixora account",
+        # our own nouns capitalised, and the bot's name (they were brands)
+        "I want to cancel my Premium Plan subscription",
+        "please cancel the Family Add-on subscription",
+        "please cancel my Gracious subscription",
     ],
 )
 def test_our_own_service_is_left_alone(text):

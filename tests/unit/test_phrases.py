@@ -37,6 +37,10 @@ def test_no_offers_is_heard(text: str) -> None:
         "what offers do you have?",
         "no, I want to cancel",
         "cancel my plan please",
+        # said about offers, not asked of them (they used to skip the offer)
+        "please cancel, don't keep charging me",
+        "I want to cancel, it's no big deal",
+        "cancel it, there was no discount for students",
     ],
 )
 def test_other_requests_keep_the_offer(text: str) -> None:
@@ -67,6 +71,9 @@ def test_card_last4(text: str, expected: str | None) -> None:
         ("it's ana.b+x@mail.example.org.", "ana.b+x@mail.example.org"),
         ("ana at example dot com", None),
         ("@example.com", None),
+        # not the URL around it, nor the quotes
+        ("https://shop.example/account?email=ana@example.com", "ana@example.com"),
+        ("«ana@example.com»", "ana@example.com"),
     ],
 )
 def test_email_address(text: str, expected: str | None) -> None:
@@ -93,6 +100,10 @@ def test_email_address(text: str, expected: str | None) -> None:
         ("3", None),
         ("hmm", None),
         ("1 and 2", None),
+        # "all" in passing chose every plan
+        ("Premium, I don't use it at all", [0]),
+        ("2, I'm not using it at all", [1]),
+        ("both of them, no offers", [0, 1]),
     ],
 )
 def test_subscription_choice(text: str, expected: list[int] | None) -> None:
@@ -254,6 +265,11 @@ def test_wants_to_stop(text: str, expected: bool) -> None:
         ("no, I want my money back", False),
         ("keep your discount, cancel it", False),
         ("cancel it, I won't stay", False),
+        # a negated stay is a no
+        ("No, I'm not staying", False),
+        ("no thanks, I can't keep paying for this", False),
+        ("nah, not keeping it", False),
+        ("no, I won't stay", False),
     ],
 )
 def test_wants_to_stay(text: str, expected: bool) -> None:

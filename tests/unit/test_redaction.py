@@ -46,6 +46,8 @@ def test_a_card_number_in_any_grouping_is_removed(typed: str) -> None:
         "order 1234567890123",  # 13 digits, fails Luhn
         "4242424242424241",  # one digit off: not a card
         "charged 15.00 on 2026-12-15",
+        # a tracking number: only its first groups are tried as a card
+        "tracking 9400 1000 0000 0000 0000 00 never arrived",
     ],
 )
 def test_other_numbers_are_left_alone(typed: str) -> None:

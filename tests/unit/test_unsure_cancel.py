@@ -85,6 +85,15 @@ def test_a_cancel_verb_on_something_else_is_not_asked_about() -> None:
     assert said[0]["text"] == replies.NOT_OURS_TO_CANCEL[0]
 
 
+def test_an_add_on_the_guard_took_for_something_else_is_asked_about() -> None:
+    """The guard's vocabulary has no add-on: it was "not ours to cancel"."""
+    conversation = tracker("cancel my family add-on")
+    conversation.latest_message[FOREIGN_CANCEL_OBJECT] = "family add-on"
+    said, events = run(ActionHandleOther(), conversation)
+    assert said[0]["text"] == replies.DO_YOU_WANT_TO_CANCEL_ADD_ON[0]
+    assert slots(events)["asked_if_cancel"] is True
+
+
 def test_no_to_the_question_changes_nothing_and_it_is_not_asked_again() -> None:
     said, events = run(
         ActionHandleOther(), tracker("no", intent="deny", asked_if_cancel=True)

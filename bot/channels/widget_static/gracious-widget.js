@@ -75,25 +75,28 @@
   }
 
   // The same test as the server's (bot/redaction.py): a run of digits and
-  // separators is a card if a stretch of its whole groups holding 13-19
-  // digits passes Luhn (a CVV or expiry may follow), or, unbroken past 19
-  // digits, if any 13-19 digit window inside it does.
-  function isCardNumber(run) {
-    var groups = run.match(/\d+/g) || [];
-    for (var first = 0; first < groups.length; first++) {
-      var stretch = "";
-      for (var last = first; last < groups.length; last++) {
-        stretch += groups[last];
-        if (stretch.length > 19) break;
-        if (stretch.length >= 13 && luhn(stretch)) return true;
-      }
-    }
-    var digits = run.replace(/\D/g, "");
-    if (digits.length <= 19) return false;
+  // separators is a card if its first whole groups holding 13-19 digits pass
+  // Luhn (a CVV or expiry may follow), or if an unbroken group of more than
+  // 19 digits holds a 13-19 digit window that does.
+  function hidesACard(digits) {
     for (var length = 13; length <= 19; length++) {
       for (var start = 0; start + length <= digits.length; start++) {
         if (luhn(digits.substr(start, length))) return true;
       }
+    }
+    return false;
+  }
+
+  function isCardNumber(run) {
+    var groups = run.match(/\d+/g) || [];
+    var stretch = "";
+    for (var i = 0; i < groups.length; i++) {
+      stretch += groups[i];
+      if (stretch.length > 19) break;
+      if (stretch.length >= 13 && luhn(stretch)) return true;
+    }
+    for (var j = 0; j < groups.length; j++) {
+      if (groups[j].length > 19 && hidesACard(groups[j])) return true;
     }
     return false;
   }
