@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -203,34 +204,42 @@ class PendingStore:
         customer_id: str,
         result: str,
         subscription_ids: Optional[list[str]] = None,
+        wait_seconds: float = 5.0,
     ) -> int:
         """Close the customer's waiting requests (for those plans); return how many.
 
-        A request a worker holds right now is left to it: it is already
-        calling billing, and closing it under it would lose what it learns.
+        A request a worker holds right now is not closed under it (it is
+        calling billing, and would lose what it learns): its lease is waited
+        for, up to ``wait_seconds``; one still held then is left to the worker.
         """
         table = pending_cancellations
-        now = utcnow()
-        which = [
-            table.c.finished_at.is_(None),
-            table.c.customer_id == customer_id,
-            or_(table.c.lease_until.is_(None), table.c.lease_until < now),
-        ]
+        theirs = [table.c.finished_at.is_(None), table.c.customer_id == customer_id]
         if subscription_ids is not None:
-            which.append(table.c.subscription_id.in_(subscription_ids))
-        with engine_for(self.url).begin() as connection:
-            closed = connection.execute(
-                update(table)
-                .where(*which)
-                .values(
-                    token="",
-                    finished_at=now,
-                    lease_until=None,
-                    result=result,
-                    detail="closed in the conversation",
+            theirs.append(table.c.subscription_id.in_(subscription_ids))
+        closed = 0
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            now = utcnow()
+            free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+            with engine_for(self.url).begin() as connection:
+                done = connection.execute(
+                    update(table)
+                    .where(*theirs, free)
+                    .values(
+                        token="",
+                        finished_at=now,
+                        lease_until=None,
+                        result=result,
+                        detail="closed in the conversation",
+                    )
                 )
-            )
-        return int(closed.rowcount or 0)
+                closed += int(done.rowcount or 0)
+                held = connection.execute(
+                    select(table.c.id).where(*theirs).limit(1)
+                ).first()
+            if held is None or time.monotonic() >= deadline:
+                return closed
+            time.sleep(0.2)
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Every request not yet carried out (for operators and tests)."""
