@@ -64,22 +64,24 @@ def _verification(pending: PendingCancellation) -> Verification:
 def _targets(billing: BillingBackend, pending: PendingCancellation) -> list[str]:
     if pending.subscription_id:
         return [pending.subscription_id]
-    # Billing went down before we knew which plan: the only one, or the one
-    # (or "both") the request's words name, as in the conversation. Chosen
-    # among the plans still running, whether or not already set to end: if
-    # the one named was cancelled meanwhile (in the chat, or by a first
-    # attempt whose answer was lost), nothing is left to do, and the other
-    # plan, now "the only one" open, must not be taken instead.
+    # Billing went down before we knew which plan: the only one open, or the
+    # one (or "both") the request's words name, as in the conversation. A
+    # plan named is looked for among the plans still running, whether or
+    # not already set to end: if it was cancelled meanwhile (in the chat),
+    # nothing is left to do, and the other plan, now "the only one" open,
+    # must not be taken instead.
     running = [
         s
         for s in billing.subscriptions(_verification(pending))
         if s.status in ("active", "paused")
     ]
-    ids = one_or_named(running, pending.reason) if running else []
-    if ids is None:
+    open_ones = cancellable(running)
+    named = one_or_named(running, pending.reason) if len(running) > 1 else None
+    ids = named if named is not None else one_or_named(open_ones, pending.reason)
+    if open_ones and ids is None:
         raise NeedsStaff("several subscriptions and the customer did not say which")
-    still_open = {s.id for s in cancellable(running)}
-    return [i for i in ids if i in still_open]
+    still_open = {s.id for s in open_ones}
+    return [i for i in ids or [] if i in still_open]
 
 
 def carry_out(

@@ -471,3 +471,25 @@ def test_changing_ones_mind_while_billing_is_still_down(
     outage.down = False
     assert store.unfinished() == []
     assert not billing.subscription(customer).cancel_at_period_end
+
+
+def test_one_plan_already_ending_and_a_request_naming_none(
+    billing: BillingService, client, outage, store: PendingStore
+) -> None:
+    """The one plan still open is the one meant, as in the conversation."""
+    customer = billing.new_customer("premium-monthly", "family-addon-monthly")
+    verification = verified(billing, customer)
+    caller = Caller("web", "conv-" + secrets.token_hex(4))
+    client.cancel(
+        verification, f"sub_{customer.id[4:]}_2", caller, secrets.token_hex(6)
+    )
+    words = "cancel my subscription"
+    request = request_for(
+        customer, verification=verification, no_offers=True, reason=words, words=words
+    )
+    outage.go_down()
+    carry_out(client, request, store)
+    outage.down = False
+    assert store.unfinished()[0]["subscription_id"] is None
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert cancelled_in(billing, customer) == (True, True)
