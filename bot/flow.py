@@ -282,16 +282,10 @@ def _named_instead(
     With one plan open that is the one offered; with several, an answer that
     names none leaves the one offered.
     """
-    if not answer or _PLAIN_NO.match(answer):
+    if not answer or phrases.plain_no(answer):
         return None  # no need to ask billing for the list
     open_ones = cancellable(billing.subscriptions(verification))
     return one_or_named(open_ones, answer) if len(open_ones) > 1 else None
-
-
-_PLAIN_NO = re.compile(
-    r"^\W*(no+|nope|nah|no thanks?|no thank you|just cancel( it)?|cancel( it)?|2)\W*$",
-    re.IGNORECASE,
-)
 
 
 def price(subscription: Subscription) -> str:

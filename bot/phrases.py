@@ -80,6 +80,17 @@ def wants_to_stop(text: str) -> bool:
     return bool(_STOP.match(text or ""))
 
 
+_PLAIN_NO = re.compile(
+    r"^\W*(no+|nope|nah|no thanks?|no thank you|just cancel( it)?|cancel( it)?|2)\W*$",
+    re.IGNORECASE,
+)
+
+
+def plain_no(text: str) -> bool:
+    """Return True for a bare no to the offer, one that names no plan."""
+    return bool(_PLAIN_NO.match(text or ""))
+
+
 def wants_retry(text: str) -> bool:
     """Return True for a short "try again", whatever intent it was given."""
     return len(text or "") <= 40 and bool(_RETRY.search(text or ""))

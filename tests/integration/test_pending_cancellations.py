@@ -415,15 +415,9 @@ def test_a_plan_named_in_a_saved_request_and_cancelled_meanwhile(
     it in the chat. Only the add-on is open now: it must not be taken."""
     customer = billing.new_customer("premium-monthly", "family-addon-monthly")
     verification = verified(billing, customer)
-    words = "cancel my premium please"
-    request = request_for(
-        customer, verification=verification, no_offers=True, reason=words, words=words
+    request = _saved_before_the_plan_was_known(
+        client, outage, store, customer, verification, "cancel my premium please"
     )
-    outage.go_down()
-    carry_out(client, request, store)
-    outage.down = False
-    [row] = store.unfinished()
-    assert row["subscription_id"] is None
     client.cancel(
         verification, f"sub_{customer.id[4:]}_1", request.caller, secrets.token_hex(6)
     )
@@ -483,13 +477,24 @@ def test_one_plan_already_ending_and_a_request_naming_none(
     client.cancel(
         verification, f"sub_{customer.id[4:]}_2", caller, secrets.token_hex(6)
     )
-    words = "cancel my subscription"
+    _saved_before_the_plan_was_known(
+        client, outage, store, customer, verification, "cancel my subscription"
+    )
+    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
+    assert cancelled_in(billing, customer) == (True, True)
+
+
+def _saved_before_the_plan_was_known(
+    client, outage, store: PendingStore, customer, verification, words: str
+) -> Request:
+    """Verified, then "cancel" with ``words`` while billing is down: kept
+    without a plan. Billing is back afterwards; returns the request."""
     request = request_for(
         customer, verification=verification, no_offers=True, reason=words, words=words
     )
     outage.go_down()
     carry_out(client, request, store)
     outage.down = False
-    assert store.unfinished()[0]["subscription_id"] is None
-    assert run_due(client, store, store.url, Texts(), 0.01) == ["cancelled"]
-    assert cancelled_in(billing, customer) == (True, True)
+    [row] = store.unfinished()
+    assert row["subscription_id"] is None
+    return request
