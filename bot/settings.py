@@ -119,6 +119,8 @@ class Settings:
     rest_identity_key: str = field(default="", repr=False)
     widget_jwt_secret: str = field(default="", repr=False)
     widget_jwt_public_key: str = field(default="", repr=False)
+    widget_jwt_audience: str = ""
+    widget_jwt_issuer: str = ""
     widget_allowed_origins: tuple[str, ...] = DEFAULT_WIDGET_ORIGINS
     demo_page: bool = False
     # Empty for one Rasa server; a Redis URL (it may hold a password) for several.
@@ -159,6 +161,8 @@ class Settings:
             widget_jwt_public_key=(env.get("WIDGET_JWT_PUBLIC_KEY") or "").replace(
                 "\\n", "\n"
             ),
+            widget_jwt_audience=(env.get("WIDGET_JWT_AUDIENCE") or "").strip(),
+            widget_jwt_issuer=(env.get("WIDGET_JWT_ISSUER") or "").strip(),
             widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
             demo_page=_flag(env, "GRACIOUS_DEMO_PAGE"),
             widget_redis_url=_widget_redis_url(env),

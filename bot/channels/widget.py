@@ -62,12 +62,29 @@ MAX_CUSTOMER_ID_LENGTH = 128
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 DEMO_CUSTOMER_ID = "cus_ana"
 DEMO_TOKEN_SECONDS = 15 * 60
+# The company's servers and ours keep their own clocks: a token minted a
+# second "in the future" must not turn a logged-in customer anonymous.
+CLOCK_SKEW_SECONDS = 30
 
 
 class TokenVerifier:
-    """Checks the company's signed login tokens (HS256 secret or RS256 key)."""
+    """Checks the company's signed login tokens (HS256 secret or RS256 key).
 
-    def __init__(self, secret: str = "", public_key: str = "") -> None:
+    With an audience (or issuer) configured, a token must name it: the
+    company's identity provider may sign tokens for other services with the
+    same key, and one of those must not log a visitor into the chat. Without
+    one, a token that names any audience was meant for someone else.
+    """
+
+    def __init__(
+        self,
+        secret: str = "",
+        public_key: str = "",
+        audience: str = "",
+        issuer: str = "",
+    ) -> None:
+        self._audience = audience
+        self._issuer = issuer
         self._keys: dict[str, Any] = {}
         if secret:
             self._keys["HS256"] = secret
@@ -102,7 +119,10 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=[algorithm],
-                options={"require": ["exp", "sub"]},
+                audience=self._audience or None,
+                issuer=self._issuer or None,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": self._required_claims()},
             )
         except (jwt.PyJWTError, ValueError, TypeError):
             return None
@@ -112,6 +132,14 @@ class TokenVerifier:
         if len(subject) > MAX_CUSTOMER_ID_LENGTH:
             return None
         return subject
+
+    def _required_claims(self) -> list[str]:
+        required = ["exp", "sub"]
+        if self._audience:
+            required.append("aud")
+        if self._issuer:
+            required.append("iss")
+        return required
 
 
 class OriginPolicy:
@@ -213,7 +241,12 @@ class WidgetInput(SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         config = self.config
-        verifier = TokenVerifier(config.widget_jwt_secret, config.widget_jwt_public_key)
+        verifier = TokenVerifier(
+            config.widget_jwt_secret,
+            config.widget_jwt_public_key,
+            audience=config.widget_jwt_audience,
+            issuer=config.widget_jwt_issuer,
+        )
         origins = OriginPolicy(config.widget_allowed_origins)
         shared = config.widget_redis_url
         sio = AsyncServer(
@@ -325,7 +358,12 @@ class WidgetInput(SocketIOInput):
         async def demo_token(request: Request) -> response.HTTPResponse:
             if not config.demo_page or not config.widget_jwt_secret:
                 return response.json({"error": "not found"}, status=404)
-            token = mint_token(DEMO_CUSTOMER_ID, config.widget_jwt_secret)
+            token = mint_token(
+                DEMO_CUSTOMER_ID,
+                config.widget_jwt_secret,
+                audience=config.widget_jwt_audience,
+                issuer=config.widget_jwt_issuer,
+            )
             return response.json(
                 {"token": token}, headers={"Cache-Control": "no-store"}
             )
@@ -333,10 +371,20 @@ class WidgetInput(SocketIOInput):
         return webhook
 
 
-def mint_token(customer_id: str, secret: str, seconds: int = DEMO_TOKEN_SECONDS) -> str:
+def mint_token(
+    customer_id: str,
+    secret: str,
+    seconds: int = DEMO_TOKEN_SECONDS,
+    audience: str = "",
+    issuer: str = "",
+) -> str:
     """Return an HS256 login token, as a company's back end would sign one."""
     now = int(time.time())
-    claims = {"sub": customer_id, "iat": now, "exp": now + seconds}
+    claims: dict[str, Any] = {"sub": customer_id, "iat": now, "exp": now + seconds}
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

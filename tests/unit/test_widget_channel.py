@@ -71,6 +71,56 @@ def test_a_public_key_with_escaped_line_breaks_from_one_env_line_works() -> None
     assert TokenVerifier(public_key=config.widget_jwt_public_key).customer_id(token)
 
 
+def test_a_configured_audience_and_issuer_must_be_named_by_the_token() -> None:
+    verifier = TokenVerifier(secret=SECRET, audience="gracious-chat", issuer="shop")
+    ours = claims(aud="gracious-chat", iss="shop")
+    assert verifier.customer_id(jwt.encode(ours, SECRET, algorithm="HS256")) == (
+        "cus_ana"
+    )
+    # an identity provider's token for another service, signed with the same key
+    for other in (
+        claims(aud="payments-api", iss="shop"),
+        claims(aud="gracious-chat", iss="someone-else"),
+        claims(iss="shop"),
+        claims(aud="gracious-chat"),
+    ):
+        token = jwt.encode(other, SECRET, algorithm="HS256")
+        assert verifier.customer_id(token) is None
+    minted = mint_token("cus_x", SECRET, audience="gracious-chat", issuer="shop")
+    assert verifier.customer_id(minted) == "cus_x"
+
+
+def test_without_a_configured_audience_a_token_for_another_audience_is_anonymous() -> (
+    None
+):
+    token = jwt.encode(claims(aud="payments-api"), SECRET, algorithm="HS256")
+    assert TokenVerifier(secret=SECRET).customer_id(token) is None
+
+
+def test_the_audience_and_issuer_come_from_the_environment() -> None:
+    config = Settings.from_env(
+        {
+            "BILLING_API_KEY": KEY,
+            "WIDGET_JWT_AUDIENCE": " gracious-chat ",
+            "WIDGET_JWT_ISSUER": "https://shop.example",
+        }
+    )
+    assert (config.widget_jwt_audience, config.widget_jwt_issuer) == (
+        "gracious-chat",
+        "https://shop.example",
+    )
+
+
+def test_a_token_from_a_server_whose_clock_runs_a_little_ahead_is_accepted() -> None:
+    now = int(time.time())
+    ahead = claims(iat=now + 10, nbf=now + 10, exp=now + 300)
+    token = jwt.encode(ahead, SECRET, algorithm="HS256")
+    assert TokenVerifier(secret=SECRET).customer_id(token) == "cus_ana"
+    far_ahead = claims(iat=now + 600, nbf=now + 600, exp=now + 900)
+    token = jwt.encode(far_ahead, SECRET, algorithm="HS256")
+    assert TokenVerifier(secret=SECRET).customer_id(token) is None
+
+
 def test_an_expired_token_is_anonymous() -> None:
     now = int(time.time())
     token = jwt.encode(claims(iat=now - 600, exp=now - 60), SECRET, algorithm="HS256")
