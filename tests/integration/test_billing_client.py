@@ -22,6 +22,7 @@ from bot.billing import (
 from scripts.processes import free_port
 from tests.support.billing import API_KEY, BillingService
 from tests.support.fake_http import ScriptedServer
+from tests.support.proxy import CuttableProxy
 
 SMS = Caller(channel="sms", conversation_id="+15550001111")
 
@@ -124,16 +125,41 @@ def test_billing_down_is_reported_as_unavailable() -> None:
         client.verify(AccountRef("email", "ana@example.com"), "4242", SMS, key())
 
 
-def test_a_stalled_billing_times_out_instead_of_hanging() -> None:
-    with ScriptedServer(lambda n: (200, b"{}", 3.0)) as server:
-        client = HttpBillingClient(server.url, API_KEY, timeout=(1.0, 0.5), retries=1)
-        with pytest.raises(BillingUnavailable):
-            client.subscriptions(
-                Verification("c", "x", "t", dt.datetime.now(dt.timezone.utc))
-            )
-        assert len(server.requests) == 2  # the first try and one bounded retry
+def test_a_stalled_billing_times_out_and_the_write_counts_once(
+    billing: BillingService, client
+) -> None:
+    customer = billing.new_customer("premium-monthly")
+    verification = client.verify(
+        AccountRef("email", customer.email), customer.card_last4, SMS, key()
+    )
+    [subscription] = client.subscriptions(verification)
+    proxy = CuttableProxy(int(billing.url.rsplit(":", 1)[1]))
+    stalled = HttpBillingClient(proxy.url, API_KEY, timeout=(1.0, 0.5), retries=1)
+    try:
+        cancel_key = key()
+        # billing gets the request and its retry; the answers never come back
+        with proxy.one_way(), pytest.raises(BillingUnavailable):
+            stalled.cancel(verification, subscription.id, SMS, cancel_key)
+        # asked again with the same key once the network is back: the first
+        # answer, and billing cancelled once, whatever reached it
+        receipt = stalled.cancel(verification, subscription.id, SMS, cancel_key)
+    finally:
+        stalled.close()
+        proxy.close()
+    assert not receipt.already_cancelled
+    assert billing.subscription(customer).cancellation_code == (
+        receipt.confirmation_code
+    )
+    mails = billing.sql("SELECT id FROM outbox WHERE customer_id = :c", c=customer.id)
+    cancels = billing.sql(
+        "SELECT id FROM events WHERE subscription_id = :s AND type LIKE '%cancel%'",
+        s=subscription.id,
+    )
+    assert len(mails) == 1 and len(cancels) == 1, (mails, cancels)
 
 
+# A stub only where the real service cannot be made to answer a 503 or a
+# 500 on cue: what the client does with such answers.
 def test_a_retried_write_sends_the_same_idempotency_key() -> None:
     verified = (
         b'{"verified": true, "customer_id": "c1", "first_name": "Ana", '

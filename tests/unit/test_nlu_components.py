@@ -77,8 +77,10 @@ def test_amount_and_card_in_one_message():
 
 
 def test_entity_offsets_point_into_text():
-    text = "card ends in 4242, email ana@example.com"
-    for e in find_entities(text):
+    text = "card ends in 4242, email Ana@Example.com"
+    found = find_entities(text)
+    assert sorted(e["value"] for e in found) == ["4242", "ana@example.com"]
+    for e in found:
         assert text[e["start"] : e["end"]].lower() == e["value"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,7 +83,8 @@ def test_a_card_number_followed_by_more_digits_or_spaced_oddly_is_removed(
     # they used to fail the Luhn check as a whole and pass untouched
     cleaned = redact(f"my card is {typed} ok").text
     assert PLACEHOLDER in cleaned
-    assert "4242" not in cleaned and "378282" not in cleaned and "1000" not in cleaned
+    # no group of the number is left (an expiry's "/27" may be)
+    assert not re.search(r"\d{3}", cleaned), cleaned
 
 
 def test_luhn() -> None:

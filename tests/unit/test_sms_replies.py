@@ -8,8 +8,10 @@ by name, so a line that grows past one segment is noticed, not billed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot import replies
@@ -130,6 +132,36 @@ def test_sms_lines_that_need_more_than_one_segment_are_listed() -> None:
     assert set(multi) == ALLOWED_MULTI_SEGMENT, multi
 
 
-def test_no_sms_line_tells_the_customer_to_text_a_bare_cancel() -> None:
+# Twilio takes a bare STOP, CANCEL, END, QUIT or UNSUBSCRIBE as an opt-out
+# from all texts: a line may ask for one of them alone only to opt out.
+BARE_OPT_OUT = re.compile(
+    r"\b(?:text|reply|send|type)\s+[\"'\u201c\u2018]?"
+    r"(?:stop|cancel|end|quit|unsubscribe)\b[\"'\u201d\u2019]?"
+    r"(?!\s+(?:my|the|your|it)\b)(?!\s+to\s+opt\s+out\b)",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reply CANCEL to stop",
+        "Text CANCEL any time",
+        "reply 'cancel'",
+        "Send STOP to end this.",
+        "type “quit” to leave",
+        "Reply CANCEL to cancel your subscription.",
+    ],
+)
+def test_the_opt_out_check_finds_a_bare_opt_out_word(line: str) -> None:
+    assert BARE_OPT_OUT.search(line)
+
+
+def test_the_opt_out_check_lets_the_opt_out_line_and_whole_requests_be() -> None:
+    assert not BARE_OPT_OUT.search("Reply STOP to opt out.")
+    assert not BARE_OPT_OUT.search("text 'cancel my plan' to cancel it")
+
+
+def test_no_sms_line_tells_the_customer_to_text_a_bare_opt_out_word() -> None:
     for name, text in {**domain_lines(), **reply_lines()}.items():
-        assert "text CANCEL" not in text and "reply CANCEL" not in text.lower(), name
+        assert not BARE_OPT_OUT.search(text), (name, text)

@@ -334,22 +334,45 @@ def test_a_card_number_with_a_request_is_removed_and_the_request_asked_about() -
     assert "asked_if_cancel" not in slots(events)
 
 
+PLANS = [
+    {"id": "sub_premium", "name": "Premium", "price": "15.00 USD"},
+    {"id": "sub_family", "name": "Family add-on", "price": "5.00 USD"},
+]
+
+
 @pytest.mark.parametrize(
-    "form, slot",
+    "form, slot, reply, kept",
     [
-        (ValidateIdentityForm(), "card_last4"),
-        (ValidateIdentityForm(), "email"),
-        (ValidateSubscriptionForm(), "subscription_choice"),
+        (ValidateIdentityForm(), "card_last4", "4242", {"card_last4": "4242"}),
+        (
+            ValidateIdentityForm(),
+            "email",
+            "ana@example.com",
+            {"email": "ana@example.com"},
+        ),
+        (
+            ValidateSubscriptionForm(),
+            "subscription_choice",
+            "the premium one",
+            {
+                "subscription_choice": "the premium one",
+                "chosen_subscriptions": ["sub_premium"],
+            },
+        ),
     ],
 )
-def test_never_mind_instead_of_an_answer_ends_the_form(form: Any, slot: str) -> None:
+def test_never_mind_instead_of_an_answer_ends_the_form(
+    form: Any, slot: str, reply: str, kept: dict[str, Any]
+) -> None:
     domain = {
         "forms": {form.form_name(): {"required_slots": [slot]}},
         "slots": {slot: {}, "goal": {}},
     }
 
     def answer(text: str) -> dict[str, Any]:
-        conversation = tracker(text, goal="cancel", requested_slot=slot)
+        conversation = tracker(
+            text, goal="cancel", requested_slot=slot, subscription_options=PLANS
+        )
         conversation.latest_message["slots"] = {}
         conversation.slots[slot] = None
         conversation.events.append({"event": "slot", "name": slot, "value": text})
@@ -359,8 +382,11 @@ def test_never_mind_instead_of_an_answer_ends_the_form(form: Any, slot: str) -> 
 
     stopped = answer("never mind")
     assert stopped["goal"] == "stop" and stopped["requested_slot"] is None
-    # an answer is validated as before and the form goes on
-    assert "goal" not in answer("no, the premium one 4242 ana@example.com")
+    # an answer is validated as before: kept, and the form moves on
+    answered = answer(reply)
+    assert "goal" not in answered
+    assert {name: answered.get(name) for name in kept} == kept
+    assert answered.get("requested_slot") != slot
 
 
 def test_changed_my_mind_while_asked_for_details_stops_a_cancellation() -> None:

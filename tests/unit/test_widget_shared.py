@@ -40,7 +40,9 @@ async def test_a_server_listens_before_its_first_socket_connects() -> None:
     try:
         assert sio.manager_initialized and sio.manager.pubsub.subscribed
         # python-socketio's own first-request start does not run a second time
+        listener = sio.manager.thread
         await share_through_redis(sio)
+        assert sio.manager.thread is listener
     finally:
         await stop(sio)
 
