@@ -299,8 +299,9 @@ BILLING_DOWN_KEPT = (
     "Our billing system isn't answering right now, so I couldn't finish yet. Your "
     "cancellation is saved: it will go through as soon as billing is back, and "
     "you'll get the confirmation by email. You don't need to do anything else.",
+    # by email: a text comes too only where outbound texts are set up
     "Our billing system isn't answering. Your cancellation is saved and goes "
-    "through when it's back; we'll text you the code. Nothing else to do.",
+    "through when it's back; the code comes by email. Nothing else to do.",
 )
 # Opens the receipt the retry worker puts into a web conversation later.
 DONE_LATER = "Update: our billing system is back and your cancellation went through."

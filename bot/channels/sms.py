@@ -34,6 +34,8 @@ from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.inbound import add_health_route, prepare
+from bot.channels.sms_late import LateReplies
+from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import to_gsm7
 from bot.database import engine_for, metadata
 from bot.settings import SettingsError, settings
@@ -57,9 +59,12 @@ HELP_TEXT = (
     "it, or 'talk to a person'. Reply STOP to opt out."
 )
 NO_TEXT = "Sorry, I can only read text. Text 'cancel my plan' to cancel, or HELP."
-STILL_WORKING = (
-    "Still working on that. Text 'status' in a minute to see where it stands."
-)
+STILL_WORKING = "Still working on that. Text me again in a minute for the answer."
+STILL_WORKING_TEXTING = "Still working on that. I'll text you the answer in a moment."
+# After the late answer, for a customer whose new text was more than a nudge.
+NEW_TEXT_NOT_READ = "That answers your last text. Send your new one again if needed."
+LATE_TURN_FAILED = "Sorry, something went wrong on my side. Please text me again."
+NUDGE = re.compile(r"^\W*(?:status|\?+|hello|hi|and|well|so|ok|any news)\W*$", re.I)
 TWILIO_DEADLINE_SECONDS = 12.0  # Twilio gives up at 15
 REPLAY_WAIT_SECONDS = 10.0
 # Every delivery stores its reply within the deadline above (STILL_WORKING at
@@ -132,6 +137,17 @@ class SmsChannel(InputChannel):
         self.public_url = config.twilio_public_url
         self.skip_signature = config.sms_insecure_skip_signature
         self.database_url = config.bot_database_url
+        self.late = LateReplies(config.bot_database_url)
+        self._late_turns: set[asyncio.Future[None]] = set()
+        # Without outbound texts, a late answer waits for the customer's next.
+        self.texter: Optional[TwilioSender] = None
+        if config.twilio_account_sid and config.twilio_from_number:
+            self.texter = TwilioSender(
+                config.twilio_account_sid,
+                config.twilio_auth_token,
+                config.twilio_from_number,
+                config.twilio_api_url,
+            )
         if not self.auth_token and not self.skip_signature:
             raise SettingsError(
                 "TWILIO_AUTH_TOKEN is not set: the SMS channel cannot check that "
@@ -272,6 +288,8 @@ class SmsChannel(InputChannel):
                     return _twiml_response(replayed)
             body = self._answer_to(form)
             try:
+                if body is None:
+                    body = await self._late_answer(sender, form.get("Body", ""))
                 reply = (
                     twiml(body)
                     if body is not None
@@ -322,9 +340,55 @@ class SmsChannel(InputChannel):
         )
         try:
             # The turn goes on if Twilio's deadline comes first (its state is
-            # kept); the customer is told rather than left with silence.
+            # kept); the customer is told rather than left with silence, and
+            # gets its answer later (bot/channels/sms_late.py).
             await asyncio.wait_for(asyncio.shield(turn), TWILIO_DEADLINE_SECONDS)
         except asyncio.TimeoutError:
             log.warning("an SMS turn for %s passed Twilio's deadline", sender[-4:])
-            return twiml([STILL_WORKING])
+            await asyncio.to_thread(self.late.begin, sender)
+            late = asyncio.ensure_future(self._after_deadline(sender, collector, turn))
+            # referenced until done: the event loop holds tasks only weakly
+            self._late_turns.add(late)
+            late.add_done_callback(self._late_turns.discard)
+            return twiml([STILL_WORKING_TEXTING if self.texter else STILL_WORKING])
         return twiml(sms_texts(collector.messages))
+
+    async def _after_deadline(
+        self, sender: str, collector: SmsOutput, turn: asyncio.Future[Any]
+    ) -> None:
+        """Keep what a late turn said, and text it if outbound texts are set up."""
+        try:
+            await turn
+            texts = sms_texts(collector.messages)
+        except Exception:
+            log.exception("a late SMS turn for %s failed", sender[-4:])
+            texts = [*sms_texts(collector.messages), LATE_TURN_FAILED]
+        await asyncio.to_thread(self.late.finish, sender, texts)
+        if self.texter is None:
+            return
+        taken = await asyncio.to_thread(self.late.take, sender)
+        if not isinstance(taken, list):
+            return  # the customer's next text took it first
+        try:
+            for text in taken:
+                await asyncio.to_thread(self.texter.send, sender, text)
+        except SmsNotSent as error:
+            log.warning("late answer to %s not texted: %s", sender[-4:], error)
+            await asyncio.to_thread(self.late.put_back, sender, taken)
+
+    async def _late_answer(self, sender: str, body: str) -> Optional[list[str]]:
+        """Return the answer a late turn owes this customer, before their new text.
+
+        None when nothing is owed: the new text is a turn of its own.
+        """
+        deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+        while True:
+            taken = await asyncio.to_thread(self.late.take, sender)
+            if taken is None:
+                return None
+            if isinstance(taken, list):
+                return taken + ([] if NUDGE.match(body) else [NEW_TEXT_NOT_READ])
+            if asyncio.get_running_loop().time() >= deadline:
+                # still running: the new text is not read into that turn
+                return [STILL_WORKING_TEXTING if self.texter else STILL_WORKING]
+            await asyncio.sleep(0.25)

@@ -176,7 +176,7 @@ def test_a_cancellation_saved_during_an_outage_is_texted_when_done(
     mobile.text(customer.card_last4)
     with stack.outage.outage():
         [saved] = mobile.text("2")
-    assert "cancellation is saved" in saved and "text you the code" in saved
+    assert "cancellation is saved" in saved and "code comes by email" in saved
     assert_fits_sms([saved])
     eventually(lambda: _texts_to(stack, customer.phone))
     [later] = _texts_to(stack, customer.phone)

@@ -109,7 +109,14 @@ def reply_lines() -> dict[str, str]:
         {"name": LONGEST_PLAN, "price": "4.00 USD a month"},
     ]
     lines["subscription_choices"] = replies.subscription_choices(options, short=True)
-    for name in ("HELP_TEXT", "NO_TEXT", "STILL_WORKING"):
+    for name in (
+        "HELP_TEXT",
+        "NO_TEXT",
+        "STILL_WORKING",
+        "STILL_WORKING_TEXTING",
+        "NEW_TEXT_NOT_READ",
+        "LATE_TURN_FAILED",
+    ):
         lines[f"sms.{name}"] = getattr(sms, name)
     return lines
 

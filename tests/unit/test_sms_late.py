@@ -1,0 +1,168 @@
+"""An SMS turn that outlives Twilio's deadline still reaches the customer.
+
+The turn runs in the channel as it would in Rasa, with a stand-in for the
+dialogue that takes longer than the (shortened) deadline; Twilio's Messages
+API is the tests' fake, as everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any, Optional
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels import sms
+from bot.channels.sms import SmsChannel
+from bot.channels.sms_late import (
+    STILL_RUNNING,
+    TURN_ABANDONED_AFTER,
+    LateReplies,
+    sms_late_replies,
+)
+from bot.channels.sms_outbound import TwilioSender
+from bot.database import engine_for
+from tests.support.fake_http import ScriptedServer
+from tests.support.sms import TWILIO_ACCOUNT_SID, texts_sent, twilio_messages_api
+
+PHONE = "+15550001111"
+OFFER = "Before you go: 50% off your next 3 months. Reply 1 to take it or 2 to cancel."
+
+
+class SlowDialogue:
+    """Answers every text with OFFER after ``seconds``; keeps what it read."""
+
+    def __init__(self, seconds: float, fails: bool = False) -> None:
+        self.seconds = seconds
+        self.fails = fails
+        self.read: list[str] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.read.append(message.text or "")
+        await asyncio.sleep(self.seconds)
+        if self.fails:
+            raise RuntimeError("billing client crashed")
+        await message.output_channel.send_text_message(message.sender_id, OFFER)
+
+
+def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
+    """The channel's late-turn handling alone, on its own SQLite file."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    sms_channel = SmsChannel.__new__(SmsChannel)
+    sms_channel.database_url = url
+    sms_channel.late = LateReplies(url)
+    sms_channel.texter = texter
+    sms_channel._late_turns = set()
+    return sms_channel
+
+
+@pytest.fixture(autouse=True)
+def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sms, "TWILIO_DEADLINE_SECONDS", 0.1)
+    monkeypatch.setattr(sms, "REPLAY_WAIT_SECONDS", 0.1)
+
+
+def test_a_late_offer_answers_the_next_text_which_is_not_read_as_its_answer(
+    tmp_path: Any,
+) -> None:
+    phone = channel(tmp_path)
+    dialogue = SlowDialogue(0.5)
+
+    async def conversation() -> list[Any]:
+        first = await phone._run_turn(dialogue, PHONE, "cancel my plan")
+        # texted back while the turn still runs: that text is not read
+        meanwhile = await phone._late_answer(PHONE, "2")
+        await asyncio.sleep(0.8)
+        owed = await phone._late_answer(PHONE, "no thanks")
+        then = await phone._late_answer(PHONE, "2")
+        return [first, meanwhile, owed, then]
+
+    first, meanwhile, owed, then = asyncio.run(conversation())
+    assert sms.STILL_WORKING in first and OFFER not in first
+    assert meanwhile == [sms.STILL_WORKING]
+    # the customer sees the offer before any answer to it is read
+    assert owed == [OFFER, sms.NEW_TEXT_NOT_READ]
+    assert then is None  # owed once; the next text is a turn of its own
+    assert dialogue.read == ["cancel my plan"]
+
+
+def test_status_as_the_reply_said_gets_the_late_answer_alone(tmp_path: Any) -> None:
+    phone = channel(tmp_path)
+
+    async def conversation() -> Optional[list[str]]:
+        await phone._run_turn(SlowDialogue(0.2), PHONE, "cancel my plan")
+        await asyncio.sleep(0.4)
+        return await phone._late_answer(PHONE, "Status?")
+
+    assert asyncio.run(conversation()) == [OFFER]
+
+
+def test_a_late_turn_that_fails_says_so(tmp_path: Any) -> None:
+    phone = channel(tmp_path)
+
+    async def conversation() -> Optional[list[str]]:
+        await phone._run_turn(SlowDialogue(0.2, fails=True), PHONE, "cancel")
+        await asyncio.sleep(0.4)
+        return await phone._late_answer(PHONE, "status")
+
+    assert asyncio.run(conversation()) == [sms.LATE_TURN_FAILED]
+
+
+def test_with_outbound_texts_the_late_answer_is_texted_once(tmp_path: Any) -> None:
+    with ScriptedServer(twilio_messages_api) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+
+        async def conversation() -> list[Any]:
+            first = await phone._run_turn(SlowDialogue(0.2), PHONE, "cancel")
+            await asyncio.sleep(0.6)
+            return [first, await phone._late_answer(PHONE, "status")]
+
+        first, next_text = asyncio.run(conversation())
+        sent = texts_sent(twilio)
+    assert sms.STILL_WORKING_TEXTING in first
+    assert [(t["To"], t["Body"]) for t in sent] == [(PHONE, OFFER)]
+    assert next_text is None  # nothing owed any more
+
+
+def test_a_late_answer_twilio_refused_waits_for_the_next_text(tmp_path: Any) -> None:
+    with ScriptedServer(lambda n: (500, b"{}", 0.0)) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+
+        async def conversation() -> Optional[list[str]]:
+            await phone._run_turn(SlowDialogue(0.2), PHONE, "cancel")
+            await asyncio.sleep(0.6)
+            return await phone._late_answer(PHONE, "status")
+
+        assert asyncio.run(conversation()) == [OFFER]
+        assert len(texts_sent(twilio)) == 1  # tried once
+
+
+def test_a_turn_abandoned_by_a_dead_process_holds_nobody_up(tmp_path: Any) -> None:
+    late = LateReplies(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    late.begin(PHONE)
+    assert late.take(PHONE) is STILL_RUNNING
+    with engine_for(late.database_url).begin() as connection:
+        connection.execute(
+            sms_late_replies.update().values(
+                started_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                - TURN_ABANDONED_AFTER
+                - dt.timedelta(seconds=5)
+            )
+        )
+    assert late.take(PHONE) is None
+    assert late.take(PHONE) is None  # and the row is gone
+
+
+def test_late_texts_are_taken_once(tmp_path: Any) -> None:
+    late = LateReplies(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    late.begin(PHONE)
+    late.finish(PHONE, ["one", "two"])
+    assert late.take(PHONE) == ["one", "two"]
+    assert late.take(PHONE) is None
+    late.put_back(PHONE, ["one", "two"])
+    assert late.take("+15550002222") is None  # another customer's are not theirs
+    assert late.take(PHONE) == ["one", "two"]
