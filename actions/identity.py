@@ -101,7 +101,7 @@ class ActionAskEmail(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         asked = times_asked(tracker, "email_prompts")
-        text = replies.pick(replies.ASK_EMAIL[min(asked, 1)], is_sms(tracker))
+        text = replies.pick(replies.ASK_EMAIL[min(asked, 2)], is_sms(tracker))
         dispatcher.utter_message(text=text)
         return [SlotSet("email_prompts", float(asked + 1))]
 
@@ -114,7 +114,9 @@ class ActionAskCardLast4(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         asked = times_asked(tracker, "card_prompts")
-        if asked:
+        if asked > 1:
+            choice = 3  # asked twice: other words again, and a person
+        elif asked:
             choice = 2  # asked before: other words
         elif times_asked(tracker, "email_prompts"):
             choice = 1  # the email came first: no second "I can do that"

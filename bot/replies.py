@@ -420,6 +420,12 @@ ASK_EMAIL = (
         "Which email address do you use for your account?",
         "Which email do you use for your account?",
     ),
+    # asked twice already: other words, and the way out
+    (
+        "Which email address is the account under? If you're not sure, say "
+        "'talk to a person' and someone will help.",
+        "Which email is the account under? Not sure? Text 'talk to a person'.",
+    ),
 )
 ASK_CARD_LAST4 = (
     (
@@ -434,6 +440,12 @@ ASK_CARD_LAST4 = (
     (
         "What are the last 4 digits of the card you pay with? Just 4 digits.",
         "Please send just the last 4 digits of the card you pay with.",
+    ),
+    # asked twice already: other words, and the way out
+    (
+        "Please type only the last 4 digits of the card you pay with, like 1234. "
+        "If you can't find them, say 'talk to a person'.",
+        "Only the last 4 digits of your card, like 1234. Or text 'talk to a person'.",
     ),
 )
 NOT_AN_EMAIL = (

@@ -42,6 +42,7 @@ from bot.settings import SettingsError, settings
 
 log = logging.getLogger(__name__)
 
+# Twilio's default opt-out and opt-in keywords (its Advanced Opt-Out docs)
 OPT_WORDS = {
     "STOP",
     "STOPALL",
@@ -50,6 +51,8 @@ OPT_WORDS = {
     "CANCEL",
     "END",
     "QUIT",
+    "REVOKE",
+    "OPTOUT",
     "START",
     "UNSTOP",
 }
@@ -311,8 +314,10 @@ class SmsChannel(InputChannel):
         """Answer what never reaches the dialogue; None for a normal message."""
         word = " ".join(form.get("Body", "").split()).upper()
         opt_out_type = form.get("OptOutType", "").upper()
-        if opt_out_type in ("STOP", "START") or word in OPT_WORDS:
+        if opt_out_type == "STOP" or word in OPT_WORDS:
             return []  # Twilio answers opt-outs and opt-ins itself
+        # A company may make YES an opt-in word (Advanced Opt-Out): Twilio
+        # flags it START, and it is still the answer to our yes/no question.
         if word in HELP_WORDS:
             return [] if opt_out_type == "HELP" else [HELP_TEXT]
         if "Body" not in form or not form["Body"].strip():

@@ -62,6 +62,8 @@ def test_the_tests_own_signer_agrees_with_twilios_example() -> None:
         ("STOPALL", []),
         ("stop all", []),
         ("START", []),
+        ("revoke", []),
+        ("OPTOUT", []),
         ("HELP", [HELP_TEXT]),
         ("info", [HELP_TEXT]),
         ("", [NO_TEXT]),
@@ -81,6 +83,12 @@ def test_an_opt_out_flagged_by_twilio_is_silent_whatever_the_words() -> None:
         SmsChannel._answer_to({"Body": "stop texting me", "OptOutType": "STOP"}) == []
     )
     assert SmsChannel._answer_to({"Body": "HELP", "OptOutType": "HELP"}) == []
+    assert SmsChannel._answer_to({"Body": "start", "OptOutType": "START"}) == []
+
+
+def test_yes_made_an_opt_in_word_still_answers_the_question() -> None:
+    # Twilio flags a company's own opt-in words (Advanced Opt-Out) START too
+    assert SmsChannel._answer_to({"Body": "Yes", "OptOutType": "START"}) is None
 
 
 def test_buttons_become_numbered_choices_and_twiml_is_escaped() -> None:
