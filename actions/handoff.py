@@ -11,7 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import caller
+from actions.common import caller, channel_identity
 from bot import replies
 from bot.handoff import request_person
 from bot.settings import settings
@@ -29,6 +29,7 @@ class ActionHandoff(Action):
         verified = tracker.get_slot("verified_customer") or {}
         source = caller(tracker)
         sms = source.channel == "sms"
+        email = tracker.get_slot("email")
         try:
             number = await asyncio.to_thread(
                 request_person,
@@ -37,11 +38,14 @@ class ActionHandoff(Action):
                 source.channel,
                 verified.get("customer_id"),
                 (tracker.latest_message or {}).get("text"),
+                email if isinstance(email, str) else None,
             )
         except Exception:
             log.exception("could not queue a handoff for %s", tracker.sender_id)
             dispatcher.utter_message(text=replies.pick(replies.HANDOFF_FAILED, sms))
             return []
-        dispatcher.utter_message(text=replies.pick(replies.HANDOFF, sms))
+        reachable = sms or verified or email or channel_identity(tracker)
+        said = replies.HANDOFF if reachable else replies.HANDOFF_ANONYMOUS
+        dispatcher.utter_message(text=replies.pick(said, sms))
         dispatcher.utter_message(json_message={"handoff": {"request": number}})
         return [SlotSet("handoff_requested", True)]

@@ -7,6 +7,8 @@ did not understand.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -17,7 +19,11 @@ from rasa_sdk.types import DomainDict
 from actions.common import card_number_was_removed, is_sms
 from bot import phrases, replies
 from bot.flow import FINISHED
+from bot.handoff import add_contact
 from bot.notes import ASK_IF_CANCEL, DETAILS_ONLY, FOREIGN_CANCEL_OBJECT
+from bot.settings import settings
+
+log = logging.getLogger(__name__)
 
 MAX_UNSURE_REQUEST = 500
 DEAD_ENDS = ("out_of_scope", "nlu_fallback")
@@ -32,6 +38,8 @@ class ActionHandleOther(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if await self.contact_for_a_person(dispatcher, tracker):
+            return []
         events = self.answer(dispatcher, tracker)
         # The question about cancelling holds for the very next message only.
         if tracker.get_slot("asked_if_cancel") and not any(
@@ -39,6 +47,37 @@ class ActionHandleOther(Action):
         ):
             events.append(SlotSet("asked_if_cancel", False))
         return events
+
+    @staticmethod
+    async def contact_for_a_person(
+        dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> bool:
+        """Give an email sent after asking for a person to that request.
+
+        An anonymous web visitor is told a person replies in the chat, or by
+        email if they leave one: this is where they leave it.
+        """
+        message = tracker.latest_message or {}
+        if not tracker.get_slot("handoff_requested") or not message.get(DETAILS_ONLY):
+            return False
+        emails = [
+            e.get("value")
+            for e in message.get("entities") or []
+            if e.get("entity") == "email" and isinstance(e.get("value"), str)
+        ]
+        if not emails:
+            return False
+        try:
+            kept = await asyncio.to_thread(
+                add_contact, settings().bot_database_url, tracker.sender_id, emails[0]
+            )
+        except Exception:
+            log.exception("could not add a contact to %s's handoff", tracker.sender_id)
+            return False  # answered as any details are; the request stands
+        if kept:
+            line = replies.pick(replies.HANDOFF_CONTACT_KEPT, is_sms(tracker))
+            dispatcher.utter_message(text=line.format(email=emails[0]))
+        return kept
 
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker

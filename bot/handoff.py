@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, select
 
 from bot.database import engine_for, metadata
 
@@ -28,12 +28,29 @@ handoff_requests = Table(
 )
 
 
+# Where a person can write back to a visitor the bot could not place: an
+# anonymous web chat lives only in that browser tab. A table of its own, so
+# databases made before it need no migration (create_all adds tables only).
+handoff_contacts = Table(
+    "handoff_contacts",
+    metadata,
+    Column("request_id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("added_at", DateTime, nullable=False),
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
 def request_person(
     url: str,
     conversation_id: str,
     channel: str,
     customer_id: Optional[str],
     last_message: Optional[str],
+    email: Optional[str] = None,
 ) -> int:
     """Queue a handoff; return its number for the helpdesk."""
     with engine_for(url).begin() as connection:
@@ -43,7 +60,42 @@ def request_person(
                 channel=channel,
                 customer_id=customer_id,
                 last_message=(last_message or "")[:1000],
-                requested_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                requested_at=_now(),
             )
         )
-        return int(result.inserted_primary_key[0])
+        number = int(result.inserted_primary_key[0])
+        if email:
+            connection.execute(
+                handoff_contacts.insert().values(
+                    request_id=number, email=email[:254], added_at=_now()
+                )
+            )
+        return number
+
+
+def add_contact(url: str, conversation_id: str, email: str) -> bool:
+    """Give the conversation's open handoff an email to answer; False if none.
+
+    An email given later replaces one given before: the customer's latest word.
+    """
+    with engine_for(url).begin() as connection:
+        waiting = connection.execute(
+            select(handoff_requests.c.id)
+            .where(
+                handoff_requests.c.conversation_id == conversation_id,
+                handoff_requests.c.picked_up_at.is_(None),
+            )
+            .order_by(handoff_requests.c.id.desc())
+            .limit(1)
+        ).first()
+        if waiting is None:
+            return False
+        connection.execute(
+            delete(handoff_contacts).where(handoff_contacts.c.request_id == waiting.id)
+        )
+        connection.execute(
+            handoff_contacts.insert().values(
+                request_id=waiting.id, email=email[:254], added_at=_now()
+            )
+        )
+        return True

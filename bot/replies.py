@@ -343,6 +343,19 @@ HANDOFF = (
     "I've asked a person to reply, usually within 1 business day. You don't need "
     "them to cancel: text 'cancel my plan' any time.",
 )
+# the web visitor the bot cannot place (no login, no email): "here" is
+# only this browser tab
+HANDOFF_ANONYMOUS = (
+    "I've asked a person to pick this up; they'll reply in this chat, usually "
+    "within one business day. If you might close this page, tell me your email "
+    "address and they'll write to you there. You don't need them to cancel: say "
+    "'cancel my subscription' any time and I'll do it right away.",
+    HANDOFF[1],
+)
+HANDOFF_CONTACT_KEPT = (
+    "Thanks: the person picking this up will write to {email}.",
+    "Thanks: they'll write to {email}.",
+)
 HANDOFF_FAILED = (
     "Sorry, I couldn't reach our support team just now. Please try again in a few "
     "minutes. If you want to cancel, say 'cancel my subscription': I can do it myself.",
