@@ -264,14 +264,12 @@ def one_or_named(
     if len(open_ones) == 1:
         return [s.id for s in open_ones]
     names = [s.plan_name for s in open_ones]
-    named = phrases.named_plan(words or "", names, undo)
-    # a plan named wins over "all" in passing: "cancel my premium, I've
-    # tried all the plans"; "cancel all but premium" names the other
-    if named is None and phrases.names_all(words or ""):
-        return [s.id for s in open_ones]
-    if named is None:  # "cancel the cheaper one"
-        named = phrases.choice_by_price(words or "", [price(s) for s in open_ones])
-    return None if named is None else [open_ones[named].id]
+    named = phrases.plans_named(words or "", names, undo)
+    if named is not None:
+        return [open_ones[i].id for i in named]
+    # "cancel the cheaper one"
+    by_price = phrases.choice_by_price(words or "", [price(s) for s in open_ones])
+    return None if by_price is None else [open_ones[by_price].id]
 
 
 def _named_instead(

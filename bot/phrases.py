@@ -25,7 +25,6 @@ _EMAIL = re.compile(
 )
 # "all", "both of them, no offers": the answer starts with it ("Premium, I
 # don't use it at all" chooses Premium)
-_ALL = re.compile(r"^\W*(all|both|every ?(thing|one)|each)\b", re.IGNORECASE)
 
 
 _RETRY = re.compile(r"\b(again|retry|re-try)\b", re.IGNORECASE)
@@ -126,15 +125,13 @@ def subscription_choice(text: str, names: list[str]) -> Optional[list[int]]:
     ("premium", "the family one").
     """
     text = (text or "").strip().lower()
-    if _ALL.search(text) or names_all(text):
-        return list(range(len(names)))
+    named = plans_named(text, names)  # "the premium one, keep the add-on"
+    if named is not None:
+        return named
     numbers = re.findall(r"\b(\d{1,2})\b", text)
     if len(numbers) == 1 and 1 <= int(numbers[0]) <= len(names):
         return [int(numbers[0]) - 1]
-    ended, kept = _mentions(text, names)
-    named = _the_one(ended, kept, len(names))  # "the premium one, keep the add-on"
-    if named is not None:
-        return [named]
+    _, kept = _mentions(text, names)
     if kept:
         return None  # a plan kept is not a plan chosen: ask again
     words = set(re.findall(r"[a-z]+", text))
@@ -200,9 +197,18 @@ _ENDING = re.compile(
 )
 
 
+_EVERY = {"all", "both", "everything", "every", "each"}
+
+
 def _spared(before: list[str], spared: set[str]) -> bool:
-    """Return True when the words before a plan name keep it ("keep my", "not")."""
+    """Return True when the words before a plan name keep it ("keep my", "not").
+
+    "but" spares only after "all": "all but premium" keeps Premium, while
+    "cancel it, but premium too" does not.
+    """
     if before and before[-1] in spared:
+        return True
+    if len(before) > 1 and before[-1] == "but" and before[-2] in _EVERY:
         return True
     return len(before) > 1 and before[-1] in _DETERMINERS and before[-2] in spared
 
@@ -239,27 +245,6 @@ def _same_word(typed: str, own: str) -> bool:
     return difflib.SequenceMatcher(None, typed, own).ratio() >= 0.85
 
 
-def named_plan(text: str, names: list[str], undo: bool = False) -> Optional[int]:
-    """Return the position of the one plan a request names to end, or None.
-
-    "cancel my premium plan" names Premium among Premium and Family add-on;
-    "cancel the family add-on but keep premium" names the add-on (a plan
-    named after keep/not/except is kept), and so does "cancel, but keep
-    premium" when there are two. None when no plan, or more than one, is
-    named: the bot then asks which. With ``undo`` (a request to undo a
-    cancellation) "keep" names the plan to keep rather than sparing it.
-    """
-    return _the_one(*_mentions(text, names, undo), len(names))
-
-
-def _the_one(ended: set[int], kept: set[int], count: int) -> Optional[int]:
-    """Return the one plan named and not kept, or the other when one is kept."""
-    named = ended - kept
-    if not named and kept:  # "cancel my plan but keep the add-on": the other one
-        named = set(range(count)) - kept
-    return named.pop() if len(named) == 1 else None
-
-
 _ALL_OF_THEM = re.compile(
     r"\b(cancel\w*|end|stop|close|terminate|drop)\s+(them\s+)?"
     r"(both|all|everything)\b"
@@ -277,6 +262,42 @@ def names_all(text: str) -> bool:
     too expensive" and "that's all" name nothing.
     """
     return bool(_ALL_OF_THEM.search(text or ""))
+
+
+# "all" said outright: at the start of an answer, or as the verb's object
+_EVERY_ONE = re.compile(
+    r"^\W*(all|both|every ?(thing|one)|each)\b"
+    r"|\b(cancel\w*|end|stop|close|terminate|drop)\s+(them\s+)?(both|all|everything)\b"
+    r"|\bthem (both|all)\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\b(and|plus|both)\b|[,&+]", re.IGNORECASE)
+
+
+def plans_named(text: str, names: list[str], undo: bool = False) -> Optional[list[int]]:
+    """Return the positions of the plans a request or answer ends, or None.
+
+    "all but premium" and "cancel, keep premium" end the others; "both" or
+    "cancel all of them" every one; "premium and the family add-on" the
+    two named; "cancel my premium, I've tried all the plans" Premium, as a
+    plan named wins over "all" in passing. None when unclear: the bot asks.
+    """
+    text = text or ""
+    ended, kept = _mentions(text, names, undo)
+    ended -= kept
+    every = list(range(len(names)))
+    if kept and not ended:
+        rest = [i for i in every if i not in kept]
+        return rest or None
+    if not kept and _EVERY_ONE.search(text):
+        return every
+    if len(ended) == 1:
+        return sorted(ended)
+    # several named, joined: "premium and family"; without a join, two plans
+    # sharing a word ("Premium", "Premium Family") were both read: ask
+    if len(ended) > 1:
+        return sorted(ended) if _AND.search(text) else None
+    return every if names_all(text) else None
 
 
 _UNDO = re.compile(
