@@ -245,11 +245,14 @@ def _same_word(typed: str, own: str) -> bool:
     return difflib.SequenceMatcher(None, typed, own).ratio() >= 0.85
 
 
-_ALL_OF_THEM = re.compile(
+# "all" as what is ended: "cancel both", "end them all"
+_ENDS_ALL = (
     r"\b(cancel\w*|end|stop|close|terminate|drop)\s+(them\s+)?"
     r"(both|all|everything)\b"
     r"|\bthem (both|all)\b"
-    r"|\b(both|all)\s+(of\s+)?(my|the|our)?\s*"
+)
+_ALL_OF_THEM = re.compile(
+    _ENDS_ALL + r"|\b(both|all)\s+(of\s+)?(my|the|our)?\s*"
     r"(subscriptions|plans|memberships|accounts)\b",
     re.IGNORECASE,
 )
@@ -266,10 +269,7 @@ def names_all(text: str) -> bool:
 
 # "all" said outright: at the start of an answer, or as the verb's object
 _EVERY_ONE = re.compile(
-    r"^\W*(all|both|every ?(thing|one)|each)\b"
-    r"|\b(cancel\w*|end|stop|close|terminate|drop)\s+(them\s+)?(both|all|everything)\b"
-    r"|\bthem (both|all)\b",
-    re.IGNORECASE,
+    r"^\W*(all|both|every ?(thing|one)|each)\b|" + _ENDS_ALL, re.IGNORECASE
 )
 _AND = re.compile(r"\b(and|plus|both)\b|[,&+]", re.IGNORECASE)
 
