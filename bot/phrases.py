@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from typing import Optional
 
 _NO_OFFERS = re.compile(
@@ -100,10 +101,27 @@ def wants_no_offers(text: str) -> bool:
     return bool(_NO_OFFERS.search(_NOT_ABOUT_OUR_OFFER.sub(" ", text or "")))
 
 
+def ascii_digits(text: str) -> Optional[str]:
+    """Return decimal digits of any script (full-width, Arabic-Indic) as ASCII.
+
+    None if any character is not a decimal digit: "²⁰²⁴" and "①②" look like
+    digits to str.isdigit and to spaCy's shapes, but are no number typed.
+    """
+    if not text:
+        return None
+    try:
+        return "".join(str(unicodedata.decimal(char)) for char in text)
+    except ValueError:
+        return None
+
+
 def card_last4(text: str) -> Optional[str]:
-    """Return the one 4-digit group in ``text``, or None if none or several."""
+    """Return the one 4-digit group in ``text`` (as ASCII), or None if none or several.
+
+    A phone's keyboard may type full-width digits; billing takes ASCII ones.
+    """
     found = _LAST4.findall(text or "")
-    return found[0] if len(found) == 1 else None
+    return ascii_digits(found[0]) if len(found) == 1 else None
 
 
 def email_address(text: str) -> Optional[str]:

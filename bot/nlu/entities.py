@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
@@ -20,6 +19,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from bot.nlu.rules import RuleComponent
+from bot.phrases import ascii_digits
 
 SPACY_DOC_KEY = "text_spacy_doc"  # set by SpacyNLP, see rasa.nlu.constants.SPACY_DOCS
 
@@ -160,7 +160,7 @@ SHORT_ANSWER_WORDS = 6
 
 def _is_card(doc: Doc, i: int) -> bool:
     """Decides from the surrounding words whether doc[i] (4 digits) is a card."""
-    if not re.fullmatch(r"[0-9]{4}", doc[i].text):
+    if ascii_digits(doc[i].text) is None:
         return False  # spaCy shapes "²⁰²⁴" and "①②③④" as dddd too
     content = [t for t in doc if not t.is_space]
     if len(content) == 1 or all(t.is_punct or t.i == i for t in content):
@@ -231,6 +231,8 @@ def find_entities(text: Text, doc: Optional[Doc] = None) -> List[Dict[Text, Any]
             nxt = doc[end] if end < len(doc) else None
             if len(span.text) != 4 or (nxt is not None and nxt.is_digit):
                 continue
+            if ascii_digits(span.text) is None:
+                continue  # "²⁰²⁴": no digits typed
             # a last group of a longer number counts only if the number looks like
             # a card number (4-digit groups), not a phone number ("555 1234 5678")
             groups = []
@@ -254,7 +256,8 @@ def _entity(label: Text, span: Any) -> Dict[Text, Any]:
         "entity": label,
         "start": span.start_char,
         "end": span.end_char,
-        "value": span.text.lower() if label == "email" else span.text,
+        # billing compares ASCII digits; a full-width keyboard types others
+        "value": span.text.lower() if label == "email" else ascii_digits(span.text),
         "confidence_entity": 1.0,
     }
 

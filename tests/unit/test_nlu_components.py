@@ -3,6 +3,7 @@
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from bot import phrases
 from bot.nlu import (
     CancelTargetGuard,
     CardEmailExtractor,
@@ -64,6 +65,27 @@ def test_finds_cards_and_emails(text, expected):
 )
 def test_years_amounts_and_other_numbers_are_not_cards(text):
     assert [e for e in ents(text) if e[0] == "card_last4"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\uff14\uff12\uff14\uff12",  # full-width, as some phone keyboards type
+        "my card ends in \uff14\uff12\uff14\uff12",
+        "\u0664\u0662\u0664\u0662",  # Arabic-Indic
+        "4111 1111 1111 \uff14\uff12\uff14\uff12",
+    ],
+)
+def test_digits_of_other_scripts_are_read_as_ascii(text):
+    # billing compares ASCII digits: these went to it as typed and were refused
+    # (422), so the customer was told the bot could not finish
+    assert ents(text) == [("card_last4", "4242")]
+
+
+def test_the_forms_reading_of_digits_of_other_scripts_is_ascii():
+    assert phrases.card_last4("\uff14\uff12\uff14\uff12") == "4242"
+    assert phrases.card_last4("it's \u0664\u0662\u0664\u0662") == "4242"
+    assert phrases.card_last4("\u00b2\u2070\u00b2\u2074") is None  # superscripts
 
 
 def test_full_card_number_yields_only_last_group():
