@@ -306,11 +306,15 @@ class WidgetInput(SocketIOInput):
                 for packet in missed:
                     await sio.emit(BOT_EVENT, packet, room=sid)
 
+            # A socket already in this conversation (a new token from
+            # setToken) has had every reply live: replaying after its count
+            # would show a turn's replies twice and push the count past them.
+            replay = continuing and previous != session_id
             app = getattr(webhook.ctx, "app", None)
             await rejoin(
                 getattr(getattr(app, "ctx", None), "agent", None),
                 session_id,
-                seen_count(data.get("bot_seen")) if continuing else None,
+                seen_count(data.get("bot_seen")) if replay else None,
                 lambda: join_conversation(sio, sid, session_id),
                 welcome,
                 lambda recorder: WidgetOutput(recorder, BOT_EVENT),

@@ -142,13 +142,21 @@ def test_a_reload_mid_conversation_continues_it(
 def test_a_card_number_with_its_cvv_is_never_kept_in_the_browser(
     widget_stack: Stack, new_page: Any
 ) -> None:
-    """The widget's own check used to miss a card followed by its CVV, and kept
-    it in the tab's storage (the server removed it all the same)."""
+    """The widget's own check used to miss a card followed by its CVV or in
+    other digits, and kept it in the tab's storage (the server removed it)."""
     customer, page, widget = asked_for_the_card(widget_stack, new_page)
     told = widget.say("4111 1111 1111 1111 123")
     assert "only the last 4" in told, told
     assert "4111" not in widget.log_text()
     assert "4111" not in page.evaluate("JSON.stringify(sessionStorage)")
+    # nor one typed in another script's digits (full-width here), which the
+    # server's check read as digits and the widget's did not
+    wide = "\uff14\uff11\uff11\uff11"
+    told = widget.say(" ".join([wide] + ["\uff11" * 4] * 3))
+    assert "only the last 4" in told, told
+    assert wide not in widget.log_text()
+    stored = page.evaluate("JSON.stringify(sessionStorage)")
+    assert wide not in stored and "\\uff14" not in stored
     assert "Before you go" in widget.say(customer.card_last4)
 
 
@@ -190,6 +198,25 @@ def test_a_forged_or_expired_token_leaves_the_visitor_anonymous(
     assert widget.status.inner_text() == ""
 
 
+def test_a_login_endpoint_that_never_answers_does_not_hold_the_chat_up(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """The token fetch had no time limit: while it hung, nothing was sent."""
+    page = new_page(DESKTOP)
+    hanging: list[Any] = []
+
+    def hang(route: Any) -> None:
+        hanging.append(route)  # neither answered nor failed
+
+    page.route(TOKEN_ROUTE, hang)
+    page.goto(widget_stack.demo_url + "?as=ana")
+    widget = Widget(page)
+    widget.open()
+    ask = widget.say("I want to cancel my subscription")
+    assert hanging, "the widget did not ask for a login token"
+    assert "email" in ask, ask  # on as an anonymous visitor
+
+
 def test_it_works_with_the_keyboard_alone(widget_stack: Stack, new_page: Any) -> None:
     customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
@@ -229,6 +256,30 @@ def test_it_works_with_the_keyboard_alone(widget_stack: Stack, new_page: Any) ->
     assert customer.email in widget.log_text()
 
 
+def test_on_a_phone_tab_stays_inside_the_full_screen_panel(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """The panel covers the page there, but Tab went on to the page behind it."""
+    page = new_page(PHONE)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    expect(widget.panel).to_have_attribute("aria-modal", "true")
+    inside = set()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        where = widget.focused()
+        assert where and where != "launcher", f"focus left the chat panel: {where}"
+        inside.add(where)
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        assert widget.focused() not in (None, "", "launcher")
+    assert {"gw-input", "close"} <= inside, inside
+    # on a wide screen the page stays reachable: no modal there
+    page.set_viewport_size(DESKTOP)
+    expect(widget.panel).not_to_have_attribute("aria-modal", "true")
+
+
 def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
     widget_stack: Stack, new_page: Any
 ) -> None:
@@ -243,6 +294,35 @@ def test_it_reconnects_after_a_network_drop_and_sends_what_waited(
         assert len(widget.bot_messages()) == before
     assert "Before you go" in widget.wait_for_answer(before)
     expect(widget.status).to_have_text("")
+
+
+def test_a_message_typed_while_offline_is_sent_after_a_reload(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """Typed before the socket was up, it waited only in the page's memory: a
+    reload or a link followed showed it as sent, and it never arrived."""
+    customer, page, widget = asked_for_the_card(widget_stack, new_page)
+    # from now on a new socket hangs unanswered (a captive portal, a proxy
+    # holding it) until the test lets sockets through
+    hanging = [True]
+
+    def sockets(socket: Any) -> None:
+        if not hanging[0]:
+            socket.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), sockets)
+    widget_stack.proxy.cut()  # the open socket drops; its successors hang
+    expect(widget.status).to_have_text(re.compile("Reconnecting"))
+    widget.input.fill(customer.card_last4)
+    widget.input.press("Enter")
+    hanging[0] = False
+    page.reload()
+    widget = Widget(page)
+    expect(widget.log).to_contain_text(customer.card_last4)
+    before = page.locator(".msg.bot").count()
+    assert "Before you go" in widget.wait_for_answer(before)
+    mine = page.locator(".msg.user", has_text=customer.card_last4)
+    assert mine.count() == 1  # shown once, sent once
 
 
 def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
@@ -303,6 +383,35 @@ def test_a_cancellation_finished_after_a_billing_outage_is_shown_in_the_chat(
     expect(widget.status).to_have_text("")
     page.wait_for_timeout(1000)
     assert widget.log_text().count(code.group()) == 1
+
+
+LIVE_REGIONS = """() => Array.from(
+    document.querySelector("#gracious-widget").shadowRoot
+        .querySelectorAll("[role=status]"),
+    (region) => [region.textContent, getComputedStyle(region).display])"""
+
+
+def test_the_live_regions_are_in_place_before_they_have_news(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """Screen readers often miss a live region that appears with its text: the
+    status line and "typing" were display: none until they had something."""
+    page = new_page(DESKTOP)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    regions = page.evaluate(LIVE_REGIONS)
+    assert len(regions) == 2
+    assert all(text == "" and display != "none" for text, display in regions)
+    # the typing line has words for screen readers while the bot answers
+    before = page.locator(".msg.bot").count()
+    widget.input.fill("hello")
+    widget.input.press("Enter")
+    expect(page.locator("#gracious-widget .typing-live")).to_have_text(
+        "The assistant is typing"
+    )
+    widget.wait_for_answer(before)
+    expect(page.locator("#gracious-widget .typing-live")).to_have_text("")
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -179,6 +179,16 @@ async def test_widget_tabs_on_different_servers_hear_every_reply_and_notice(
         greeting = await here.next_text()
         assert await there.next_text() == greeting
 
+        # Asking again for the conversation it is in (a new login token) with
+        # a count behind replays nothing: it had every reply live.
+        await here.client.emit(
+            "session_request",
+            {"session_id": conversation, "bot_seen": 0, "token": None},
+        )
+        await here.say("is my subscription still active?")
+        assert "email" in await here.next_text()
+        assert "email" in await there.next_text()
+
         # The retry worker reaches whichever server the balancer picks.
         notice = await asyncio.to_thread(
             requests.post,
@@ -188,8 +198,26 @@ async def test_widget_tabs_on_different_servers_hear_every_reply_and_notice(
             timeout=10,
         )
         assert notice.status_code == 200, notice.text
+        assert notice.json() == {"sent_live": True}
         assert await here.next_text() == "Update: a note from the team."
         assert await there.next_text() == "Update: a note from the team."
+
+        # One the worker already texted is only written down, not sent again:
+        # the next line the tabs hear is the notice after it.
+        for body, live in (
+            ({"text": "Texted already.", "sent_by": "sms"}, False),
+            ({"text": "Another note."}, True),
+        ):
+            answer = await asyncio.to_thread(
+                requests.post,
+                f"{first}/webhooks/notices/conversations/{conversation}",
+                json=body,
+                headers={"X-Gracious-Notice-Key": NOTICE_KEY},
+                timeout=10,
+            )
+            assert answer.json() == {"sent_live": live}, answer.text
+        assert await here.next_text() == "Another note."
+        assert await there.next_text() == "Another note."
     finally:
         await here.client.disconnect()
         await there.client.disconnect()

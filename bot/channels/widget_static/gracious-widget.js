@@ -33,6 +33,8 @@
 
   var MAX_MESSAGES = 200;
   var MAX_RETRY_MS = 15000;
+  var TOKEN_TIMEOUT_MS = 8000;
+  var OPEN_TIMEOUT_MS = 10000;
   var TYPING_MS = 45000;
   var GREETING = {
     from: "bot",
@@ -101,10 +103,22 @@
     return false;
   }
 
+  // Any script's digits, as the server's \d reads them ("４２４２", "٤٢٤٢"):
+  // Unicode encodes each script's 0-9 as ten code points in a row, so a
+  // digit's value is how many digits stand right before it, modulo 10.
+  var ANY_DIGIT = /\p{Nd}/u;
+  function asciiDigit(digit) {
+    var code = digit.codePointAt(0);
+    var before = 0;
+    while (ANY_DIGIT.test(String.fromCodePoint(code - before - 1))) before++;
+    return String(before % 10);
+  }
+
   function hideCardNumbers(text) {
-    var candidate = /(^|[^\d])(\d(?:[\s\-.\u00a0\u2007\u2009\u202f]{0,3}\d){12,})(?!\d)/g;
+    var candidate = /(^|[^\p{Nd}])(\p{Nd}(?:[\s\-.\u00a0\u2007\u2009\u202f]{0,3}\p{Nd}){12,})(?!\p{Nd})/gu;
     return text.replace(candidate, function (match, before, run) {
-      return before + (isCardNumber(run) ? "[card number removed]" : run);
+      var ascii = run.replace(/\p{Nd}/gu, asciiDigit);
+      return before + (isCardNumber(ascii) ? "[card number removed]" : run);
     });
   }
 
@@ -135,7 +149,9 @@
     ".close:hover { background: #1e40af; }",
     ".close:focus-visible { outline-color: #ffffff; outline-offset: -4px; }",
     ".status { margin: 0; padding: 6px 16px; background: #fff8c5; color: #4d2d00; font-size: .9rem; }",
-    ".status:empty { display: none; }",
+    // kept in the page when empty: a live region that appears together with
+    // its text is often not read out
+    ".status:empty { padding: 0; }",
     ".log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px; }",
     ".msg { max-width: 85%; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap;",
     "  overflow-wrap: anywhere; }",
@@ -177,8 +193,9 @@
     '<button class="close" type="button" aria-label="Close chat"><span aria-hidden="true">&times;</span></button></div>' +
     '<p class="status" role="status"></p>' +
     '<div class="log" role="log" aria-live="polite" aria-label="Conversation" tabindex="0"></div>' +
-    '<div class="typing" role="status" hidden><span class="dots" aria-hidden="true">' +
-    "<span></span><span></span><span></span></span><span class=\"sr\">The assistant is typing</span></div>" +
+    '<div class="typing" aria-hidden="true" hidden><span class="dots">' +
+    "<span></span><span></span><span></span></span></div>" +
+    '<p class="sr typing-live" role="status"></p>' +
     '<div class="replies" role="group" aria-label="Suggested replies"></div>' +
     '<form class="composer" novalidate>' +
     '<label class="sr" for="gw-input">Your message</label>' +
@@ -192,6 +209,7 @@
   var status = part(".status");
   var log = part(".log");
   var typing = part(".typing");
+  var typingLive = part(".typing-live");
   var replies = part(".replies");
   var form = part(".composer");
   var input = part("#gw-input");
@@ -238,8 +256,9 @@
   function showTyping(visible) {
     clearTimeout(typingTimer);
     typing.hidden = !visible;
+    typingLive.textContent = visible ? "The assistant is typing" : "";
     if (visible) {
-      typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_MS);
+      typingTimer = setTimeout(function () { showTyping(false); }, TYPING_MS);
     }
   }
 
@@ -270,10 +289,40 @@
     if (panel.hidden) openPanel(true); else closePanel();
   });
   part(".close").addEventListener("click", closePanel);
+  // On a small screen the panel covers the page: it acts as a modal dialog,
+  // and Tab goes round inside it instead of onto the hidden page behind.
+  var fullScreen = window.matchMedia ? window.matchMedia("(max-width: 480px)") : null;
+  function markModal() {
+    if (fullScreen && fullScreen.matches) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+  }
+  markModal();
+  if (fullScreen && fullScreen.addEventListener) fullScreen.addEventListener("change", markModal);
+
+  function keepFocusInside(event) {
+    if (!fullScreen || !fullScreen.matches) return;
+    var stops = Array.prototype.filter.call(
+      panel.querySelectorAll("button, input, [tabindex='0']"),
+      function (element) { return !element.disabled && element.offsetParent !== null; }
+    );
+    if (!stops.length) return;
+    var first = stops[0], last = stops[stops.length - 1];
+    var current = shadow.activeElement;
+    if (event.shiftKey && current === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && current === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       event.preventDefault();
       closePanel();
+    } else if (event.key === "Tab") {
+      keepFocusInside(event);
     }
   });
   form.addEventListener("submit", function (event) {
@@ -306,12 +355,19 @@
   function loginToken() {
     if (pageToken) return Promise.resolve(pageToken);
     if (!tokenUrl) return Promise.resolve(null);
-    return fetch(tokenUrl, { credentials: "same-origin", cache: "no-store" })
+    // A login endpoint that never answers must not hold the chat up: after
+    // TOKEN_TIMEOUT_MS the visitor goes on anonymous, as with no token.
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller && setTimeout(function () { controller.abort(); }, TOKEN_TIMEOUT_MS);
+    return fetch(tokenUrl, {
+      credentials: "same-origin", cache: "no-store", signal: controller ? controller.signal : undefined
+    })
       .then(function (reply) { return reply.ok ? reply.json() : null; })
       .then(function (body) {
         return body && typeof body.token === "string" ? body.token : null;
       })
-      .catch(function () { return null; });
+      .catch(function () { return null; })
+      .then(function (token) { clearTimeout(timer); return token; });
   }
 
   function connect() {
@@ -329,6 +385,10 @@
         return;
       }
       socket = ws;
+      // a socket that never opens (a proxy holding it) counts as dropped;
+      // the server's first packet replaces this with the heartbeat's budget
+      clearTimeout(heartbeatTimer);
+      heartbeatTimer = setTimeout(dropped, OPEN_TIMEOUT_MS);
       ws.onmessage = function (event) {
         if (socket === ws) receive(String(event.data), token);
       };
@@ -424,6 +484,10 @@
       retries = 0;
       setStatus("");
       while (outbox.length) emit("user_uttered", { message: outbox.shift() });
+      if (state.waiting && state.waiting.length) {
+        state.waiting = [];
+        saveState();
+      }
     } else if (name === "bot_uttered") {
       // every packet counts, shown or not, as the server counts them
       if (typeof state.botSeen === "number") state.botSeen += 1;
@@ -446,6 +510,13 @@
       emit("user_uttered", { message: payload });
     } else {
       outbox.push(payload);
+      // kept in the tab too, so a reload or a link followed before the
+      // socket is up does not lose it (one with a card number in it is not
+      // kept: its text would be stored in full)
+      if (payload === shown) {
+        state.waiting = (state.waiting || []).concat([payload]);
+        saveState();
+      }
       connect();
     }
   }
@@ -458,6 +529,13 @@
     var last = state.messages[state.messages.length - 1];
     if (last && last.from === "bot") renderReplies(last.buttons);
     if (state.open) openPanel(false);
+    // typed before the page changed, never sent: send it now
+    var waiting = Array.isArray(state.waiting) ? state.waiting : [];
+    outbox = waiting.filter(function (text) { return typeof text === "string"; });
+    if (outbox.length) {
+      showTyping(true);
+      connect();
+    }
   }
 
   window.GraciousWidget = {
@@ -479,6 +557,10 @@
       saveState();
       log.textContent = "";
       renderReplies([]);
+      // what is typed from now on waits for the new conversation: sent at
+      // once, it could reach the server before the request for it
+      confirmed = false;
+      outbox = [];
       if (socket) emit("session_request", { session_id: null, token: null });
     }
   };
