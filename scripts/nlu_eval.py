@@ -65,6 +65,17 @@ def load_messages(path, training):
     return kept, len(held_out) - len(kept)
 
 
+# Public intent corpora are often written all in lower case without
+# sentence punctuation ("i need to cancel my membership"): the same messages
+# in that form tell whether the model leans on case or punctuation.
+SENTENCE_PUNCTUATION = re.compile(r"[.,!?;:]+(?=\s|$)")
+
+
+def in_public_corpus_style(text):
+    """Return the message lower-cased, without sentence punctuation."""
+    return " ".join(SENTENCE_PUNCTUATION.sub(" ", text.lower()).split())
+
+
 def annotated_entities(message):
     """Return the (entity, value) pairs of a message or a parse result."""
     return {
@@ -196,6 +207,11 @@ def main(argv=None):
     ap.add_argument(
         "--quiet", action="store_true", help="do not list misclassified messages"
     )
+    ap.add_argument(
+        "--lower",
+        action="store_true",
+        help="score the messages lower-cased, without sentence punctuation",
+    )
     args = ap.parse_args(argv)
     quiet_rasa_logs()
 
@@ -214,6 +230,8 @@ def main(argv=None):
     left_out = sum(n for _, n in sets.values())
     examples = [(m.get("text"), m.get("intent")) for m in messages]
     texts = [t for t, _ in examples]
+    if args.lower:
+        texts = [in_public_corpus_style(t) for t in texts]
     gold = [i for _, i in examples]
     results = asyncio.run(predict(model, texts))
     pred = [r["intent"]["name"] for r in results]
@@ -221,7 +239,9 @@ def main(argv=None):
 
     print(
         f"model: {model}\ndata:  {' + '.join(args.data)} ({len(gold)} messages "
-        f"scored; {left_out} left out: the training data has them too)\n"
+        f"scored; {left_out} left out: the training data has them too)"
+        + ("\nstyle: lower case, no sentence punctuation" if args.lower else "")
+        + "\n"
     )
     if len(sets) > 1:
         print_per_set(sets, gold, pred)

@@ -26,7 +26,7 @@ def test_with_channel_identity_it_takes_three_turns(stack: Stack) -> None:
     assert chat.buttons == ["Yes, take the offer", "No, cancel now"]
     done = chat.say("no, cancel please")
 
-    assert chat.turns == 3
+    assert stack.turns_until(chat.sender, CODE) == 3
     code = CODE.search(done)
     assert code, done
     assert (
@@ -49,7 +49,7 @@ def test_anonymous_web_adds_one_turn_for_the_email(stack: Stack) -> None:
     assert "last 4 digits" in chat.say(customer.email)
     assert "Before you go" in chat.say(customer.card_last4)
     assert CODE.search(chat.say("nope"))
-    assert chat.turns == 4
+    assert stack.turns_until(chat.sender, CODE) == 4
     assert stack.billing.subscription(customer).cancel_at_period_end
 
 
@@ -59,7 +59,7 @@ def test_no_offers_up_front_means_none_and_two_turns(stack: Stack) -> None:
     assert "last 4 digits" in chat.say("cancel my subscription please, no offers")
     done = chat.say(customer.card_last4)
     assert CODE.search(done) and "Before you go" not in done
-    assert chat.turns == 2
+    assert stack.turns_until(chat.sender, CODE) == 2
     assert stack.billing.offers(customer) == []
 
 
@@ -70,7 +70,7 @@ def test_everything_in_the_first_message_takes_one_turn(stack: Stack) -> None:
         f"cancel my subscription, card ends {customer.card_last4}, no offers"
     )
     assert CODE.search(done), done
-    assert chat.turns == 1
+    assert stack.turns_until(chat.sender, CODE) == 1
 
     anonymous = stack.billing.new_customer()
     chat = stack.chat()
@@ -79,7 +79,7 @@ def test_everything_in_the_first_message_takes_one_turn(stack: Stack) -> None:
         f"{anonymous.card_last4}. Just cancel it, no offers"
     )
     assert CODE.search(done), done
-    assert chat.turns == 1
+    assert stack.turns_until(chat.sender, CODE) == 1
 
 
 def test_accepting_the_offer_keeps_the_subscription(stack: Stack) -> None:

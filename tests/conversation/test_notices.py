@@ -78,7 +78,9 @@ def test_a_notice_posted_twice_is_in_the_conversation_once(stack: Stack) -> None
     assert stack.bot_texts(chat.sender).count("Your cancellation went through.") == 2
 
 
-def test_a_text_already_sent_is_only_recorded(stack: Stack) -> None:
+def test_a_text_already_sent_is_recorded(stack: Stack) -> None:
+    # That it is not sent again is checked on widget sockets, which get
+    # notices live: tests/conversation/test_production_path.py
     chat = stack.chat()
     chat.say("hello")
     body = {"text": "Done. Premium is cancelled.", "sent_by": "sms"}

@@ -92,7 +92,13 @@ def test_the_optional_why_is_asked_once_and_kept(stack: Stack) -> None:
     chat.say("cancel my subscription, no offers")
     done = chat.say(customer.card_last4)
     assert done.count("why") == 1
-    assert "Thank you" in chat.say("I moved to another country and don't use it")
+    reason = "I moved to another country and don't use it"
+    assert "Thank you" in chat.say(reason)
+    assert stack.slot_values(chat.sender, "exit_feedback")[-1] == reason
+    # asked once: the next message is not taken for the answer, nor asked again
+    after = chat.say("thanks, bye")
+    assert "why" not in after.lower()
+    assert stack.slot_values(chat.sender, "exit_feedback")[-1] == reason
 
 
 def test_a_person_any_time_but_never_needed(stack: Stack) -> None:

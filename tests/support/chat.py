@@ -18,7 +18,6 @@ class Chat:
     rasa_url: str
     identity: Optional[dict[str, str]] = None
     sender: str = field(default_factory=lambda: "test-" + secrets.token_hex(6))
-    turns: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
 
     def say(self, text: Any, trusted: bool = True) -> str:
@@ -36,7 +35,6 @@ class Chat:
             timeout=60,
         )
         assert reply.status_code == 200, reply.text
-        self.turns += 1
         self.last = reply.json()
         return "\n".join(m["text"] for m in self.last if m.get("text"))
 

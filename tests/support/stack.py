@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,6 +82,28 @@ class Stack:
             for kind, _, _, event in self._events(conversation_id)
             if kind == "bot"
         ]
+
+    def slot_values(self, conversation_id: str, name: str) -> list[Any]:
+        """Return every value the slot was set to in a conversation, in order."""
+        return [
+            event.get("value")
+            for kind, _, _, event in self._events(conversation_id)
+            if kind == "slot" and event.get("name") == name
+        ]
+
+    def turns_until(self, conversation_id: str, pattern: re.Pattern[str]) -> int:
+        """Count the customer's messages up to the bot's first match of pattern.
+
+        Read from the tracker store, so it counts what the bot recorded, not
+        what a test sent; 0 if the bot never said it.
+        """
+        turns = 0
+        for kind, _, _, event in self._events(conversation_id):
+            if kind == "user":
+                turns += 1
+            elif kind == "bot" and pattern.search(event.get("text") or ""):
+                return turns
+        return 0
 
     def parses(self, conversation_id: str) -> list[dict[str, Any]]:
         """Return what the NLU made of each customer message, notes included."""

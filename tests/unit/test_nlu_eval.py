@@ -1,6 +1,12 @@
 """The NLU evaluation's arithmetic: pooled sets and the intervals it prints."""
 
-from scripts.nlu_eval import interval, print_per_set, print_vote_members, score
+from scripts.nlu_eval import (
+    in_public_corpus_style,
+    interval,
+    print_per_set,
+    print_vote_members,
+    score,
+)
 
 CANCEL, OOS = "cancel_subscription", "out_of_scope"
 
@@ -57,3 +63,13 @@ def test_each_vote_member_is_scored_before_the_rules(capsys):
 def test_a_model_without_a_vote_prints_no_members(capsys):
     print_vote_members([CANCEL], [{"intent": {"name": CANCEL}}])
     assert capsys.readouterr().out == ""
+
+
+def test_the_public_corpus_style_is_lower_case_without_sentence_punctuation():
+    assert in_public_corpus_style("Cancel my Netflix, please!") == (
+        "cancel my netflix please"
+    )
+    # punctuation inside a token stays: an email, an amount
+    assert in_public_corpus_style("Email: Ana@Example.com. I paid 3.50?") == (
+        "email ana@example.com i paid 3.50"
+    )
