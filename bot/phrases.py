@@ -285,10 +285,11 @@ def names_all(text: str) -> bool:
     return bool(_ALL_OF_THEM.search(text or ""))
 
 
-# "all" said outright: at the start of an answer, or as the verb's object
-_EVERY_ONE = re.compile(
-    r"^\W*(all|both|every ?(thing|one)|each)\b|" + _ENDS_ALL, re.IGNORECASE
-)
+# every plan said outright: "both" opening an answer, or "all" as the verb's
+# object; an opening "all" ("all right, cancel premium", "all I want is...")
+# counts only when no plan is named
+_EVERY_ONE = re.compile(r"^\W*(both|every ?one|each)\b|" + _ENDS_ALL, re.IGNORECASE)
+_OPENING_ALL = re.compile(r"^\W*(all|every ?thing)\b", re.IGNORECASE)
 _AND = re.compile(r"\b(and|plus|both)\b|[,&+]", re.IGNORECASE)
 
 
@@ -315,7 +316,7 @@ def plans_named(text: str, names: list[str], undo: bool = False) -> Optional[lis
     # sharing a word ("Premium", "Premium Family") were both read: ask
     if len(ended) > 1:
         return sorted(ended) if _AND.search(text) else None
-    return every if names_all(text) else None
+    return every if _OPENING_ALL.search(text) or names_all(text) else None
 
 
 _UNDO = re.compile(

@@ -109,6 +109,9 @@ def test_email_address(text: str, expected: str | None) -> None:
         ("all but premium", [1]),
         ("all except the family add-on", [0]),
         ("cancel all my plans except premium", [1]),
+        ("all good, the premium one", [0]),
+        ("everything", [0, 1]),
+        ("both premium and the add-on", [0, 1]),
     ],
 )
 def test_subscription_choice(text: str, expected: list[int] | None) -> None:
@@ -135,6 +138,9 @@ def test_subscription_choice(text: str, expected: list[int] | None) -> None:
         ("cancel all my plans except premium", [1]),
         ("cancel my premium, I've tried all the plans", [0]),
         ("cancel all my subscriptions", [0, 1]),
+        # an opening "all" that is no choice
+        ("All right, cancel my premium", [0]),
+        ("all I want is to cancel the family add-on", [1]),
         # both named, joined
         ("cancel premium and family", [0, 1]),
         # neither named: the bot asks which
