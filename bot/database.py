@@ -6,6 +6,7 @@ are created on first use; each module owns its tables in ``metadata``.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
 
 metadata = MetaData()
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive: how every bot table stores its times."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @lru_cache(maxsize=4)

@@ -8,12 +8,11 @@ instances may write at once.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, select
 
-from bot.database import engine_for, metadata
+from bot.database import engine_for, metadata, utcnow
 
 handoff_requests = Table(
     "handoff_requests",
@@ -40,10 +39,6 @@ handoff_contacts = Table(
 )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def request_person(
     url: str,
     conversation_id: str,
@@ -60,14 +55,14 @@ def request_person(
                 channel=channel,
                 customer_id=customer_id,
                 last_message=(last_message or "")[:1000],
-                requested_at=_now(),
+                requested_at=utcnow(),
             )
         )
         number = int(result.inserted_primary_key[0])
         if email:
             connection.execute(
                 handoff_contacts.insert().values(
-                    request_id=number, email=email[:254], added_at=_now()
+                    request_id=number, email=email[:254], added_at=utcnow()
                 )
             )
         return number
@@ -95,7 +90,7 @@ def add_contact(url: str, conversation_id: str, email: str) -> bool:
         )
         connection.execute(
             handoff_contacts.insert().values(
-                request_id=waiting.id, email=email[:254], added_at=_now()
+                request_id=waiting.id, email=email[:254], added_at=utcnow()
             )
         )
         return True

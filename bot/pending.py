@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.database import engine_for, metadata
+from bot.database import engine_for, metadata, utcnow
 
 pending_cancellations = Table(
     "pending_cancellations",
@@ -61,10 +61,6 @@ pending_cancellations = Table(
 )
 
 LEASE = dt.timedelta(seconds=60)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

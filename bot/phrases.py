@@ -24,8 +24,6 @@ _LAST4 = re.compile(r"(?<![\d])(\d{4})(?![\d])")
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
-# "all", "both of them, no offers": the answer starts with it ("Premium, I
-# don't use it at all" chooses Premium)
 
 
 _RETRY = re.compile(r"\b(again|retry|re-try)\b", re.IGNORECASE)

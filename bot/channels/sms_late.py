@@ -19,7 +19,7 @@ from typing import Union
 
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
 
-from bot.database import engine_for, metadata
+from bot.database import engine_for, metadata, utcnow
 
 # A turn still unfinished after this belongs to a process that died: its
 # customer is not kept waiting for it.
@@ -41,10 +41,6 @@ class StillRunning:
 STILL_RUNNING = StillRunning()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 class LateReplies:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
@@ -57,7 +53,7 @@ class LateReplies:
             )
             connection.execute(
                 sms_late_replies.insert().values(
-                    sender=sender, texts=None, started_at=_now()
+                    sender=sender, texts=None, started_at=utcnow()
                 )
             )
 
@@ -87,7 +83,7 @@ class LateReplies:
             if row is None:
                 return None
             if row.texts is None:
-                if _now() - row.started_at < TURN_ABANDONED_AFTER:
+                if utcnow() - row.started_at < TURN_ABANDONED_AFTER:
                     return STILL_RUNNING
                 connection.execute(
                     delete(table).where(
@@ -113,6 +109,6 @@ class LateReplies:
             if waiting is None:
                 connection.execute(
                     sms_late_replies.insert().values(
-                        sender=sender, texts=json.dumps(texts), started_at=_now()
+                        sender=sender, texts=json.dumps(texts), started_at=utcnow()
                     )
                 )
