@@ -1,7 +1,10 @@
 """The SMS channel: Twilio's inbound message webhook, answered with TwiML.
 
 Twilio POSTs each text (From, To, Body, MessageSid...) and reads the reply
-from the same HTTP response, within 15 seconds; no outbound API call is made.
+from the same HTTP response, within 15 seconds. The Messages API is used only
+for what cannot wait for the customer's next text (a late turn's answer, an
+outage receipt: sms_late.py, sms_outbound.py). A turn's replies go out as
+one text, so they arrive in the order they were written (``sms_bodies``).
 Every request must carry a valid X-Twilio-Signature; the sender's number is
 the channel identity (the customer still confirms the card's last 4).
 
@@ -36,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.channels.inbound import add_health_route, prepare
 from bot.channels.sms_late import LateReplies
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
-from bot.channels.sms_text import to_gsm7
+from bot.channels.sms_text import sms_bodies
 from bot.database import engine_for, metadata
 from bot.settings import SettingsError, settings
 
@@ -98,7 +101,13 @@ def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -
 
 
 def twiml(texts: list[str]) -> str:
-    messages = "".join(f"<Message>{escape(to_gsm7(text))}</Message>" for text in texts)
+    """Return TwiML answering with one turn's replies, ``texts``, as one text.
+
+    A second <Message> only if they pass Twilio's 1600 characters together.
+    """
+    messages = "".join(
+        f"<Message>{escape(body)}</Message>" for body in sms_bodies(texts)
+    )
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
 
 
@@ -350,8 +359,21 @@ class SmsChannel(InputChannel):
             await asyncio.wait_for(asyncio.shield(turn), TWILIO_DEADLINE_SECONDS)
         except asyncio.TimeoutError:
             log.warning("an SMS turn for %s passed Twilio's deadline", sender[-4:])
-            await asyncio.to_thread(self.late.begin, sender)
-            late = asyncio.ensure_future(self._after_deadline(sender, collector, turn))
+            try:
+                await asyncio.to_thread(self.late.begin, sender)
+                noted = True
+            except Exception:
+                # Failing the webhook would have Twilio retry this message and
+                # run the turn a second time, while the first still runs.
+                log.exception(
+                    "a late SMS turn for %s was not noted: a text from that number "
+                    "before it ends reaches the dialogue",
+                    sender[-4:],
+                )
+                noted = False
+            late = asyncio.ensure_future(
+                self._after_deadline(sender, collector, turn, noted)
+            )
             # referenced until done: the event loop holds tasks only weakly
             self._late_turns.add(late)
             late.add_done_callback(self._late_turns.discard)
@@ -359,27 +381,47 @@ class SmsChannel(InputChannel):
         return twiml(sms_texts(collector.messages))
 
     async def _after_deadline(
-        self, sender: str, collector: SmsOutput, turn: asyncio.Future[Any]
+        self,
+        sender: str,
+        collector: SmsOutput,
+        turn: asyncio.Future[Any],
+        noted: bool,
     ) -> None:
-        """Keep what a late turn said, and text it if outbound texts are set up."""
+        """Keep what a late turn said, and text it if outbound texts are set up.
+
+        ``noted``: whether the late turn's row was written at the deadline.
+        """
         try:
             await turn
             texts = sms_texts(collector.messages)
         except Exception:
             log.exception("a late SMS turn for %s failed", sender[-4:])
             texts = [*sms_texts(collector.messages), LATE_TURN_FAILED]
-        await asyncio.to_thread(self.late.finish, sender, texts)
+        try:
+            await self._deliver_late(sender, texts, noted)
+        except Exception:
+            # Nobody awaits this task: an error not logged here is lost.
+            log.exception("the answer to a late SMS turn for %s was lost", sender[-4:])
+
+    async def _deliver_late(self, sender: str, texts: list[str], noted: bool) -> None:
+        # Not noted at the deadline: kept now, if the database is back, as the
+        # still-working reply promised.
+        keep = self.late.finish if noted else self.late.put_back
+        await asyncio.to_thread(keep, sender, texts)
         if self.texter is None:
             return
         taken = await asyncio.to_thread(self.late.take, sender)
         if not isinstance(taken, list):
             return  # the customer's next text took it first
-        try:
-            for text in taken:
-                await asyncio.to_thread(self.texter.send, sender, text)
-        except SmsNotSent as error:
-            log.warning("late answer to %s not texted: %s", sender[-4:], error)
-            await asyncio.to_thread(self.late.put_back, sender, taken)
+        bodies = sms_bodies(taken)  # one text, as the webhook's answer would be
+        for sent, body in enumerate(bodies):
+            try:
+                await asyncio.to_thread(self.texter.send, sender, body)
+            except SmsNotSent as error:
+                log.warning("late answer to %s not texted: %s", sender[-4:], error)
+                # only what was not sent waits for the customer's next text
+                await asyncio.to_thread(self.late.put_back, sender, bodies[sent:])
+                return
 
     async def _late_answer(self, sender: str, body: str) -> Optional[list[str]]:
         """Return the answer a late turn owes this customer, before their new text.

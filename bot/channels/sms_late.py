@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Union
+from contextlib import contextmanager
+from typing import Iterator, Union
 
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.database import engine_for, metadata, utcnow
 
@@ -41,13 +44,33 @@ class StillRunning:
 STILL_RUNNING = StillRunning()
 
 
+class LateRepliesUnavailable(RuntimeError):
+    """The database failed a late-reply read or write; the text names the error.
+
+    Not SQLAlchemy's own message: it quotes the statement's values, which
+    are the customer's phone number and the bot's texts to them.
+    """
+
+
 class LateReplies:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with engine_for(self.database_url).begin() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            cause = error.orig if isinstance(error, DBAPIError) else None
+            named = type(error).__name__ + (
+                f" ({type(cause).__name__})" if cause else ""
+            )
+            raise LateRepliesUnavailable(f"sms_late_replies: {named}") from None
+
     def begin(self, sender: str) -> None:
         """Note that a turn of ``sender``'s passed the deadline and still runs."""
-        with engine_for(self.database_url).begin() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 delete(sms_late_replies).where(sms_late_replies.c.sender == sender)
             )
@@ -59,7 +82,7 @@ class LateReplies:
 
     def finish(self, sender: str, texts: list[str]) -> None:
         """Keep what the late turn said, ``texts``, until it is delivered."""
-        with engine_for(self.database_url).begin() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 sms_late_replies.update()
                 .where(sms_late_replies.c.sender == sender)
@@ -74,7 +97,7 @@ class LateReplies:
         outbound sender) deliver them once.
         """
         table = sms_late_replies
-        with engine_for(self.database_url).begin() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 select(table.c.texts, table.c.started_at).where(
                     table.c.sender == sender
@@ -99,8 +122,12 @@ class LateReplies:
         return list(json.loads(row.texts)) if taken.rowcount == 1 else None
 
     def put_back(self, sender: str, texts: list[str]) -> None:
-        """Texts taken for sending that could not be sent wait again."""
-        with engine_for(self.database_url).begin() as connection:
+        """Keep ``texts`` for the customer's next text, if nothing is kept yet.
+
+        For texts taken for sending that could not be sent, and for a late
+        turn whose row could not be written at the deadline.
+        """
+        with self._transaction() as connection:
             waiting = connection.execute(
                 select(sms_late_replies.c.sender).where(
                     sms_late_replies.c.sender == sender

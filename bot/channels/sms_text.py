@@ -1,4 +1,4 @@
-"""Text that fits an SMS: GSM-7 characters and segment counts.
+"""Text that fits an SMS: GSM-7 characters, segment counts, message bodies.
 
 One SMS segment holds 160 GSM-7 characters (153 each when split), or only 70
 UCS-2 characters (67 each) as soon as a single character falls outside GSM-7,
@@ -15,6 +15,9 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")  # each costs two septets
+# Twilio refuses a message body longer than this (error 21617).
+MAX_BODY = 1600
+BETWEEN_REPLIES = "\n\n"
 ASCII_STAND_INS = {
     "\u2018": "'",
     "\u2019": "'",
@@ -32,11 +35,16 @@ def is_gsm7(text: str) -> bool:
     return all(char in GSM7_BASIC or char in GSM7_EXTENDED for char in text)
 
 
+def septets(text: str) -> int:
+    """Return how many GSM-7 septets ``text`` takes (it is GSM-7 already)."""
+    return sum(2 if char in GSM7_EXTENDED else 1 for char in text)
+
+
 def segments(text: str) -> int:
     """Return how many SMS segments ``text`` takes."""
     if is_gsm7(text):
-        septets = sum(2 if char in GSM7_EXTENDED else 1 for char in text)
-        return 1 if septets <= 160 else math.ceil(septets / 153)
+        count = septets(text)
+        return 1 if count <= 160 else math.ceil(count / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
 
@@ -56,3 +64,47 @@ def to_gsm7(text: str) -> str:
         plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
         out.append(plain)
     return "".join(out)
+
+
+# Why one turn's replies go out as one text: carriers may deliver separate
+# texts in any order (the question before the receipt it follows), but the
+# segments of one concatenated SMS are reassembled into one message, in order.
+# The cost hardly changes: a concatenated SMS carries 153 septets a segment,
+# not 160, and each blank line between replies takes 2. So n replies of one
+# segment each (n segments sent apart) take at most 162n - 2 septets, and at
+# most 1600 in one body: never more than n + 1 segments. Short replies often
+# share a segment and cost less.
+def sms_bodies(texts: list[str]) -> list[str]:
+    """Return one turn's replies as the fewest message bodies, in order.
+
+    Each reply is made GSM-7 (``to_gsm7``); replies are joined by a blank
+    line, and a new body starts only where the next reply would take this one
+    past MAX_BODY (counted in septets, never fewer than Twilio's characters).
+    A reply over MAX_BODY on its own is first cut at spaces into pieces as
+    long as fit, which are then joined like replies.
+    """
+    bodies: list[str] = []
+    gap = septets(BETWEEN_REPLIES)
+    for text in texts:
+        for piece in _pieces(to_gsm7(text).strip()):
+            if bodies and septets(bodies[-1]) + gap + septets(piece) <= MAX_BODY:
+                bodies[-1] += BETWEEN_REPLIES + piece
+            else:
+                bodies.append(piece)
+    return bodies
+
+
+def _pieces(text: str) -> list[str]:
+    """Cut ``text`` into pieces of at most MAX_BODY septets, at spaces if any."""
+    pieces: list[str] = []
+    while septets(text) > MAX_BODY:
+        fits, used = 0, 0
+        while used + septets(text[fits]) <= MAX_BODY:
+            used += septets(text[fits])
+            fits += 1
+        # text[fits] is the first character that does not fit: a space there
+        # ends a whole word; a word longer than a body is cut where it must be.
+        cut = next((i for i in range(fits, 0, -1) if text[i].isspace()), fits)
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces

@@ -33,8 +33,8 @@ def user_turns(stack: Stack, sender: str) -> int:
     return int(count)
 
 
-def assert_fits_sms(messages: list[str]) -> None:
-    for text in messages:
+def assert_fits_sms(replies: list[str]) -> None:
+    for text in replies:
         assert is_gsm7(text) and segments(text) == 1, text
 
 
@@ -50,6 +50,8 @@ def test_a_known_number_cancels_in_three_texts(stack: Stack) -> None:
     assert_fits_sms([ask, offer, *done])
     assert CODE.search(done[0]) and "no more charges" in done[0]
     assert "Text UNDO CANCEL" in done[0]
+    # the receipt and what follows it reach the phone as one text, in order
+    assert len(done) > 1 and mobile.last_messages == ["\n\n".join(done)]
     assert stack.billing.subscription(customer).cancel_at_period_end
     channels = stack.billing.sql(
         "SELECT DISTINCT channel FROM events WHERE customer_id = :c", c=customer.id

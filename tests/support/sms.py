@@ -51,6 +51,8 @@ class Phone:
     token: str = TWILIO_AUTH_TOKEN
     sent: list[str] = field(default_factory=list)
     last_status: int = 0
+    # the texts of the last answer as the phone got them, replies joined
+    last_messages: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -85,10 +87,19 @@ class Phone:
     def text(
         self, body: Optional[str], sid: Optional[str] = None, **extra: str
     ) -> list[str]:
-        """Send one signed text; return the SMS messages of the TwiML answer."""
+        """Send one signed text; return the bot's replies in it, in order.
+
+        A turn's replies come as one text, a blank line between them
+        (``last_messages`` holds the texts themselves).
+        """
         reply = self.post(self.params(body, sid, **extra), sign_with=self.token)
         self.last_status = reply.status_code
         assert reply.status_code == 200, reply.text
         assert reply.headers["content-type"].startswith("application/xml")
         self.sent.append(body or "")
-        return [m.text or "" for m in ET.fromstring(reply.text).iter("Message")]
+        self.last_messages = [
+            m.text or "" for m in ET.fromstring(reply.text).iter("Message")
+        ]
+        return [
+            part for message in self.last_messages for part in message.split("\n\n")
+        ]

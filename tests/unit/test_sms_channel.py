@@ -1,9 +1,11 @@
-"""SMS essentials without a server: signatures, GSM-7, segments, opt-out words."""
+"""SMS essentials without a server: signatures, GSM-7, segments, opt-out words,
+one text per turn."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import xml.etree.ElementTree as ET
 from typing import Optional
 
 import pytest
@@ -18,7 +20,7 @@ from bot.channels.sms import (
     twilio_signature,
     twiml,
 )
-from bot.channels.sms_text import is_gsm7, segments, to_gsm7
+from bot.channels.sms_text import MAX_BODY, is_gsm7, segments, to_gsm7
 from bot.database import engine_for
 from tests.support.sms import signature
 
@@ -117,6 +119,54 @@ def test_segments_and_gsm7() -> None:
     assert not is_gsm7("don\u2019t") and segments("\u2019" * 70) == 1
     assert segments("\u2019" * 71) == 2
     assert to_gsm7("don\u2019t \u2014 ok\u2026 \U0001f642") == "don't - ok... "
+
+
+RECEIPT = "Done. Premium ends 15 Dec, no more charges. Code GR-7K2P9Q."
+WHY = "Thanks for being with us. If you like, reply with why you left. No need to."
+
+
+def messages(answer: str) -> list[str]:
+    """The texts a TwiML answer sends, as Twilio reads them."""
+    return [m.text or "" for m in ET.fromstring(answer).iter("Message")]
+
+
+def test_a_turns_replies_go_out_as_one_text_in_their_order() -> None:
+    # Separate texts may arrive in any order; one text's parts never do.
+    assert messages(twiml([RECEIPT, WHY])) == [f"{RECEIPT}\n\n{WHY}"]
+    assert messages(twiml([WHY, RECEIPT])) == [f"{WHY}\n\n{RECEIPT}"]
+    assert messages(twiml([RECEIPT])) == [RECEIPT]
+    assert messages(twiml([])) == []  # an opt-out word: no answer at all
+
+
+def test_replies_past_1600_characters_go_on_in_a_second_text_between_replies() -> None:
+    a, b, c = "a" * 799, "b" * 799, "c" * 700
+    assert messages(twiml([a, b])) == [f"{a}\n\n{b}"]  # exactly 1600: one text
+    assert messages(twiml([a + "a", b])) == [a + "a", b]  # 1601: two
+    # as few texts as fit, each reply whole and in order
+    assert messages(twiml([a, c, b, "d", c])) == [
+        f"{a}\n\n{c}",
+        f"{b}\n\nd\n\n{c}",
+    ]
+
+
+def test_a_reply_over_1600_characters_alone_is_cut_between_words() -> None:
+    words = [f"word{n:04d}" for n in range(300)]  # 2,999 characters
+    sent = messages(twiml([" ".join(words), RECEIPT]))
+    assert len(sent) == 2 and all(len(text) <= MAX_BODY for text in sent)
+    assert len(sent[0]) > MAX_BODY - len("word0000 ")  # as long as fits
+    # no word cut in two, none lost, and the next reply follows it
+    assert sent[1].endswith(f"\n\n{RECEIPT}")
+    cut = sent[1].removesuffix(f"\n\n{RECEIPT}")
+    assert sent[0].split(" ") + cut.split(" ") == words
+    # one word longer than a text is cut where it must be
+    assert messages(twiml(["x" * 2000])) == ["x" * MAX_BODY, "x" * 400]
+
+
+def test_the_1600_counts_what_is_sent_after_plain_characters_replace_others() -> None:
+    # each ellipsis becomes "...": 600 of them are 1,800 characters on the phone
+    sent = messages(twiml(["\u2026 " * 600]))
+    assert [len(text) for text in sent] == [1599, 799]
+    assert all(is_gsm7(text) for text in sent)
 
 
 def replay_store(tmp_path) -> SmsChannel:

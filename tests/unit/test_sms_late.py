@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, Optional
+import logging
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import urlencode
 
 import pytest
 from rasa.core.channels.channel import UserMessage
+from sanic.response import HTTPResponse
 
 from bot.channels import sms
-from bot.channels.sms import SmsChannel
+from bot.channels.sms import SmsChannel, twiml
 from bot.channels.sms_late import (
     STILL_RUNNING,
     TURN_ABANDONED_AFTER,
@@ -29,14 +34,19 @@ from tests.support.sms import TWILIO_ACCOUNT_SID, texts_sent, twilio_messages_ap
 
 PHONE = "+15550001111"
 OFFER = "Before you go: 50% off your next 3 months. Reply 1 to take it or 2 to cancel."
+RECEIPT = "Done. Premium ends 15 Dec, no more charges. Code GR-7K2P9Q."
+WHY = "Thanks for being with us. If you like, reply with why you left. No need to."
 
 
 class SlowDialogue:
-    """Answers every text with OFFER after ``seconds``; keeps what it read."""
+    """Answers every text with ``replies`` after ``seconds``; keeps what it read."""
 
-    def __init__(self, seconds: float, fails: bool = False) -> None:
+    def __init__(
+        self, seconds: float, fails: bool = False, replies: tuple[str, ...] = (OFFER,)
+    ) -> None:
         self.seconds = seconds
         self.fails = fails
+        self.replies = replies
         self.read: list[str] = []
 
     async def __call__(self, message: UserMessage) -> None:
@@ -44,7 +54,8 @@ class SlowDialogue:
         await asyncio.sleep(self.seconds)
         if self.fails:
             raise RuntimeError("billing client crashed")
-        await message.output_channel.send_text_message(message.sender_id, OFFER)
+        for reply in self.replies:
+            await message.output_channel.send_text_message(message.sender_id, reply)
 
 
 def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
@@ -55,7 +66,43 @@ def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
     sms_channel.late = LateReplies(url)
     sms_channel.texter = texter
     sms_channel._late_turns = set()
+    sms_channel.skip_signature = True  # the webhook's own tests check signatures
     return sms_channel
+
+
+Webhook = Callable[[dict[str, str]], Awaitable[HTTPResponse]]
+
+
+def webhook(sms_channel: SmsChannel, dialogue: SlowDialogue) -> Webhook:
+    """The channel's Twilio webhook, called as Sanic would call it."""
+    [route] = [
+        route
+        for route in sms_channel.blueprint(dialogue)._future_routes
+        if route.uri == "/webhook"
+    ]
+
+    async def post(form: dict[str, str]) -> HTTPResponse:
+        request = SimpleNamespace(body=urlencode(form).encode(), headers={})
+        return await route.handler(request)
+
+    return post
+
+
+def messages(answer: HTTPResponse) -> list[str]:
+    """The texts a TwiML answer sends, as Twilio reads them."""
+    assert answer.status == 200 and answer.body is not None
+    return [m.text or "" for m in ET.fromstring(answer.body).iter("Message")]
+
+
+def refuse_late_replies(sms_channel: SmsChannel, refuse: bool = True) -> None:
+    """Make the database refuse (or take again) every new late reply row."""
+    with engine_for(sms_channel.database_url).begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON sms_late_replies "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            if refuse
+            else "DROP TRIGGER refuse"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +131,10 @@ def test_a_late_offer_answers_the_next_text_which_is_not_read_as_its_answer(
     assert meanwhile == [sms.STILL_WORKING]
     # the customer sees the offer before any answer to it is read
     assert owed == [OFFER, sms.NEW_TEXT_NOT_READ]
+    # and reads both in one text, in that order
+    assert [m.text for m in ET.fromstring(twiml(owed)).iter("Message")] == [
+        f"{OFFER}\n\n{sms.NEW_TEXT_NOT_READ}"
+    ]
     assert then is None  # owed once; the next text is a turn of its own
     assert dialogue.read == ["cancel my plan"]
 
@@ -114,17 +165,40 @@ def test_with_outbound_texts_the_late_answer_is_texted_once(tmp_path: Any) -> No
     with ScriptedServer(twilio_messages_api) as twilio:
         texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
         phone = channel(tmp_path, texter)
+        dialogue = SlowDialogue(0.2, replies=(RECEIPT, WHY))
 
         async def conversation() -> list[Any]:
-            first = await phone._run_turn(SlowDialogue(0.2), PHONE, "cancel")
+            first = await phone._run_turn(dialogue, PHONE, "cancel")
             await asyncio.sleep(0.6)
             return [first, await phone._late_answer(PHONE, "status")]
 
         first, next_text = asyncio.run(conversation())
         sent = texts_sent(twilio)
     assert sms.STILL_WORKING_TEXTING in first
-    assert [(t["To"], t["Body"]) for t in sent] == [(PHONE, OFFER)]
+    # the receipt and the question after it, in one text: in that order
+    assert [(t["To"], t["Body"]) for t in sent] == [(PHONE, f"{RECEIPT}\n\n{WHY}")]
     assert next_text is None  # nothing owed any more
+
+
+def test_a_late_answer_of_two_texts_keeps_only_the_unsent_one(tmp_path: Any) -> None:
+    long_offer, long_why = "o" * 1000, "w" * 1000  # 2,002 characters: two texts
+    refused_second = ScriptedServer(
+        lambda n: twilio_messages_api(n) if n == 1 else (500, b"{}", 0.0)
+    )
+    with refused_second as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        dialogue = SlowDialogue(0.2, replies=(long_offer, long_why))
+
+        async def conversation() -> Optional[list[str]]:
+            await phone._run_turn(dialogue, PHONE, "cancel")
+            await asyncio.sleep(0.6)
+            return await phone._late_answer(PHONE, "status")
+
+        owed = asyncio.run(conversation())
+        sent = [t["Body"] for t in texts_sent(twilio)]
+    assert sent == [long_offer, long_why]  # the second one refused
+    assert owed == [long_why]  # the first is not sent again
 
 
 def test_a_late_answer_twilio_refused_waits_for_the_next_text(tmp_path: Any) -> None:
@@ -139,6 +213,57 @@ def test_a_late_answer_twilio_refused_waits_for_the_next_text(tmp_path: Any) -> 
 
         assert asyncio.run(conversation()) == [OFFER]
         assert len(texts_sent(twilio)) == 1  # tried once
+
+
+def test_a_late_turn_the_database_would_not_note_runs_once_and_says_so(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Noting a late turn failed the webhook: Twilio's retry ran it again."""
+    phone = channel(tmp_path)
+    refuse_late_replies(phone)
+    dialogue = SlowDialogue(0.3)
+    post = webhook(phone, dialogue)
+    text = {"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"}
+
+    async def twilio_delivers_and_retries() -> list[HTTPResponse]:
+        first = await post(text)
+        again = await post(text)  # a retry of the same message
+        await asyncio.sleep(0.6)  # the turn ends; its answer cannot be kept either
+        return [first, again]
+
+    with caplog.at_level(logging.WARNING, logger="bot.channels.sms"):
+        first, again = asyncio.run(twilio_delivers_and_retries())
+    assert messages(first) == [sms.STILL_WORKING]
+    assert messages(again) == [sms.STILL_WORKING]
+    assert dialogue.read == ["cancel my plan"]  # one turn
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and all(r.exc_info for r in errors)
+    assert "not noted" in errors[0].getMessage() and "1111" in errors[0].getMessage()
+    assert "was lost" in errors[1].getMessage()
+    # neither the number in full nor any text, though SQLAlchemy quotes them
+    for secret in (PHONE, "cancel my plan", OFFER):
+        assert secret not in caplog.text
+
+
+def test_a_late_turn_not_noted_still_answers_once_the_database_is_back(
+    tmp_path: Any,
+) -> None:
+    phone = channel(tmp_path)
+    refuse_late_replies(phone)
+    dialogue = SlowDialogue(0.3)
+    post = webhook(phone, dialogue)
+
+    async def conversation() -> list[HTTPResponse]:
+        first = await post({"From": PHONE, "Body": "cancel it", "MessageSid": "SM1"})
+        refuse_late_replies(phone, refuse=False)
+        await asyncio.sleep(0.6)
+        then = await post({"From": PHONE, "Body": "status?", "MessageSid": "SM2"})
+        return [first, then]
+
+    first, then = asyncio.run(conversation())
+    assert messages(first) == [sms.STILL_WORKING]
+    assert messages(then) == [OFFER]  # as the still-working text promised
+    assert dialogue.read == ["cancel it"]
 
 
 def test_a_turn_abandoned_by_a_dead_process_holds_nobody_up(tmp_path: Any) -> None:
