@@ -10,6 +10,10 @@ from sqlalchemy.engine import Engine, make_url
 
 from .schema import Base
 
+# A database error's message quotes the values it was writing (emails, phone
+# numbers), and the service logs its errors: keep them out.
+HIDE_PARAMETERS = True
+
 
 def create_billing_engine(url: str) -> Engine:
     """Return an engine for ``url``; SQLite gets whole-transaction write locks.
@@ -27,18 +31,24 @@ def create_billing_engine(url: str) -> Engine:
             url,
             pool_pre_ping=True,
             future=True,
+            hide_parameters=HIDE_PARAMETERS,
             connect_args={
                 "connect_timeout": 5,
                 "options": "-c statement_timeout=15000",
             },
         )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        return create_engine(
+            url, pool_pre_ping=True, future=True, hide_parameters=HIDE_PARAMETERS
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, future=True, connect_args={"timeout": 30, "check_same_thread": False}
+        url,
+        future=True,
+        hide_parameters=HIDE_PARAMETERS,
+        connect_args={"timeout": 30, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")

@@ -33,8 +33,14 @@ def engine_for(url: str) -> Engine:
     connect_args: dict[str, object] = {"timeout": 5}
     if parsed.get_backend_name() == "postgresql":
         connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=10000"}
+    # hide_parameters: a database error's message would quote the values it
+    # was writing (phone numbers, emails), and errors are logged
     engine = create_engine(
-        url, future=True, pool_pre_ping=True, connect_args=connect_args
+        url,
+        future=True,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=connect_args,
     )
     metadata.create_all(engine)
     return engine
