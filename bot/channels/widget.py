@@ -16,10 +16,14 @@ one, so it works on the pinned 5.9 and on current releases alike.
 
 With several Rasa servers every emit passes through Redis, so a reply
 reaches a socket on any of them (bot/channels/widget_shared.py).
+
+A message that carries the widget's id for it is acknowledged on receipt and
+its turn runs once, however often it is sent (bot/channels/widget_delivery.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -41,6 +45,7 @@ from sanic.request import Request
 from socketio import AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
+from bot.channels.widget_delivery import RecentMessages, client_id, handle_resend
 from bot.channels.widget_replay import rejoin, seen_count
 from bot.channels.widget_shared import (
     SHARED_CHANNEL,
@@ -266,6 +271,25 @@ class WidgetInput(SocketIOInput):
             )
         )
 
+        def agent() -> Optional[Any]:
+            app = getattr(webhook.ctx, "app", None)
+            return getattr(getattr(app, "ctx", None), "agent", None)
+
+        received = RecentMessages()
+        turns: set[asyncio.Task[Any]] = set()
+
+        def run_after_receipt(turn: Awaitable[Any]) -> None:
+            # The acknowledgement goes out when the handler returns; the turn
+            # goes on without it (tasks start in order, so turns keep theirs).
+            task = asyncio.ensure_future(turn)
+            turns.add(task)
+            task.add_done_callback(turn_over)
+
+        def turn_over(task: asyncio.Task[Any]) -> None:
+            turns.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("widget: a turn failed", exc_info=task.exception())
+
         @webhook.listener("after_server_start")
         async def subscribe(app: Sanic, loop: Any) -> None:
             await share_through_redis(sio)
@@ -310,9 +334,8 @@ class WidgetInput(SocketIOInput):
             # setToken) has had every reply live: replaying after its count
             # would show a turn's replies twice and push the count past them.
             replay = continuing and previous != session_id
-            app = getattr(webhook.ctx, "app", None)
             await rejoin(
-                getattr(getattr(app, "ctx", None), "agent", None),
+                agent(),
                 session_id,
                 seen_count(data.get("bot_seen")) if replay else None,
                 lambda: join_conversation(sio, sid, session_id),
@@ -321,27 +344,45 @@ class WidgetInput(SocketIOInput):
             )
 
         @sio.on(USER_EVENT)
-        async def user_uttered(sid: str, data: Any) -> None:
+        async def user_uttered(sid: str, data: Any) -> Optional[dict[str, str]]:
+            """Take a customer's message; with the widget's id for it, acknowledge.
+
+            python-socketio sends what this returns as the acknowledgement.
+            """
             session = await sio.get_session(sid)
             session_id = session.get("session_id")
             if not session_id or not isinstance(data, dict):
-                return
+                return None
             text = data.get("message")
             if not isinstance(text, str) or not text.strip():
-                return
+                return None
+            message_id = client_id(data.get("client_id"))
+            receipt = {"received": message_id} if message_id else None
+            if message_id and not received.first_time(session_id, message_id):
+                return receipt
             identity = None
             if session.get("customer_id"):
                 identity = {"kind": "customer_id", "value": session["customer_id"]}
             text, metadata = prepare(text[:MAX_TEXT_LENGTH], "web", identity)
-            await on_new_message(
-                UserMessage(
-                    text,
-                    WidgetOutput(sio, BOT_EVENT),
-                    session_id,
-                    input_channel=self.name(),
-                    metadata=metadata,
-                )
+            if message_id:
+                metadata["gracious"]["client_id"] = message_id
+            message = UserMessage(
+                text,
+                WidgetOutput(sio, BOT_EVENT),
+                session_id,
+                input_channel=self.name(),
+                metadata=metadata,
             )
+            if not message_id:
+                # an older widget or another client: no acknowledgement, as before
+                await on_new_message(message)
+                return None
+            bot = agent()
+            if data.get("resent") is True and bot is not None and bot.is_ready():
+                run_after_receipt(handle_resend(bot, message, message_id))
+            else:
+                run_after_receipt(on_new_message(message))
+            return receipt
 
         @webhook.route(f"/static/{WIDGET_SCRIPT}", methods=["GET"])
         async def widget_script(request: Request) -> response.HTTPResponse:

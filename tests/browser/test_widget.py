@@ -24,7 +24,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     login_token,
 )
-from tests.browser.widget import Widget
+from tests.browser.widget import Widget, WidgetSockets
 from tests.support.stack import Stack
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
@@ -358,6 +358,114 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
     assert "is cancelled and ends on" in done, done
     assert widget_stack.billing.subscription(customer).cancel_at_period_end
     assert widget.log_text().count("Before you go") == 1
+
+
+def card_asked_on_watched_sockets(
+    widget_stack: Stack, new_page: Any
+) -> tuple[Any, Any, Widget, WidgetSockets, str]:
+    """As asked_for_the_card, with the page's sockets in the test's hands.
+    Returns the customer, the page, its widget, its sockets and the
+    conversation id."""
+    customer = widget_stack.billing.new_customer("premium-monthly")
+    page = new_page(DESKTOP)
+    sockets = WidgetSockets(page)
+    page.goto(widget_stack.demo_url)
+    widget = Widget(page)
+    widget.open()
+    widget.tap("Cancel my subscription")
+    assert "last 4 digits" in widget.say(customer.email)
+    conversation = page.evaluate(
+        "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).sessionId"
+    )
+    return customer, page, widget, sockets, conversation
+
+
+def customer_said(widget_stack: Stack, conversation: str) -> list[str]:
+    """The customer's messages, as the bot recorded them (one per turn)."""
+    return [parse.get("text") for parse in widget_stack.parses(conversation)]
+
+
+def outbox(page: Any) -> list[Any]:
+    """What the widget keeps in the tab, waiting for the bot to acknowledge."""
+    return list(
+        page.evaluate(
+            "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).waiting"
+            " || []"
+        )
+    )
+
+
+def test_a_message_sent_on_a_socket_that_died_unnoticed_arrives_once(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """It left the widget as if sent, reached no one, and nothing sent it again."""
+    customer, page, widget, sockets, conversation = card_asked_on_watched_sockets(
+        widget_stack, new_page
+    )
+    sockets.silence()  # open, carrying nothing: the widget cannot tell yet
+    before = len(widget.bot_messages())
+    widget.input.fill(customer.card_last4)
+    widget.input.press("Enter")
+    mine = page.locator(".msg.user", has_text=customer.card_last4)
+    # no acknowledgement: the widget gives the socket up and says so
+    expect(mine.locator(".note")).to_have_text("Sending\u2026", timeout=30_000)
+    assert customer.card_last4 not in customer_said(widget_stack, conversation)
+
+    offer = widget.wait_for_answer(before)
+    assert "Before you go" in offer, offer
+    assert customer_said(widget_stack, conversation).count(customer.card_last4) == 1
+    assert mine.count() == 1  # shown once, as sent
+    expect(mine.locator(".note")).to_have_count(0)
+    assert outbox(page) == []
+    done = widget.say("no thanks")
+    assert "is cancelled and ends on" in done, done
+    assert widget_stack.billing.subscription(customer).cancel_at_period_end
+
+
+def test_a_message_whose_acknowledgement_was_lost_runs_once(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """Sent again on the next socket, the bot acknowledges it and does not run
+    it a second time; its answer comes with the replies missed."""
+    customer, page, widget, sockets, conversation = card_asked_on_watched_sockets(
+        widget_stack, new_page
+    )
+    sockets.deafen()  # the bot hears the widget; nothing comes back
+    before = len(widget.bot_messages())
+    widget.input.fill(customer.card_last4)
+    widget.input.press("Enter")
+    deadline = time.monotonic() + 60
+    while customer.card_last4 not in customer_said(widget_stack, conversation):
+        assert time.monotonic() < deadline, "the bot never received it"
+        page.wait_for_timeout(200)
+
+    offer = widget.wait_for_answer(before)
+    assert "Before you go" in offer, offer
+    deadline = time.monotonic() + 30
+    while outbox(page):
+        assert time.monotonic() < deadline, f"never acknowledged: {outbox(page)}"
+        page.wait_for_timeout(200)
+    # it was sent twice, the second time on a new socket and marked a resend
+    sent = [
+        (number, said)
+        for number, socket in enumerate(sockets.uttered())
+        for said in socket
+        if said["message"] == customer.card_last4
+    ]
+    assert len(sent) == 2, sent
+    (first, original), (later, resend) = sent
+    assert later > first and resend["client_id"] == original["client_id"]
+    assert resend.get("resent") is True and "resent" not in original
+
+    # turns run one at a time, in order: a second run of the card would come
+    # before this one's answer
+    done = widget.say("no thanks")
+    assert "is cancelled and ends on" in done, done
+    said = customer_said(widget_stack, conversation)
+    assert said[-2:] == [customer.card_last4, "no thanks"], said
+    assert said.count(customer.card_last4) == 1, said
+    assert widget.log_text().count("Before you go") == 1
+    assert page.locator(".msg.user", has_text=customer.card_last4).count() == 1
 
 
 def test_a_cancellation_finished_after_a_billing_outage_is_shown_in_the_chat(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any, Optional
 
@@ -10,6 +12,8 @@ from playwright.sync_api import expect
 REPLY_SECONDS = 60
 # The bot's answers to one message arrive together, a few ms apart.
 SETTLE_SECONDS = 0.5
+# a socket.io event packet, with or without a request for acknowledgement
+USER_UTTERED = re.compile(r'^42\d*(\["user_uttered",.*)$', re.DOTALL)
 
 
 class Widget:
@@ -68,3 +72,54 @@ class Widget:
         before = self.page.locator(".msg.bot").count()
         send()
         return self.wait_for_answer(before)
+
+
+class WidgetSockets:
+    """Every widget socket a page opens, passed on by Playwright.
+
+    ``silence()`` makes the open ones carry nothing either way while staying
+    open, as when the network dropped and the browser has not noticed yet;
+    ``deafen()`` loses only what the bot sends. Sockets opened later work.
+    What the page sent on each socket is kept, in order.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.links: list[dict[str, Any]] = []
+        page.route_web_socket(re.compile(r"/socket\.io/"), self._open)
+
+    def _open(self, page_side: Any) -> None:
+        bot_side = page_side.connect_to_server()
+        link: dict[str, Any] = {"silent": False, "deaf": False, "sent": []}
+
+        def upward(message: Any) -> None:
+            link["sent"].append(message)
+            if not link["silent"]:
+                bot_side.send(message)
+
+        def downward(message: Any) -> None:
+            if not (link["silent"] or link["deaf"]):
+                page_side.send(message)
+
+        page_side.on_message(upward)
+        bot_side.on_message(downward)
+        self.links.append(link)
+
+    def silence(self) -> None:
+        for link in self.links:
+            link["silent"] = True
+
+    def deafen(self) -> None:
+        for link in self.links:
+            link["deaf"] = True
+
+    def uttered(self) -> list[list[dict[str, Any]]]:
+        """Return, socket by socket, the user_uttered data the page sent."""
+        sockets = []
+        for link in self.links:
+            said = []
+            for frame in link["sent"]:
+                packet = USER_UTTERED.match(str(frame))
+                if packet:
+                    said.append(json.loads(packet.group(1))[1])
+            sockets.append(said)
+        return sockets

@@ -15,9 +15,10 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
+import redis
 import requests
 import socketio
 from sqlalchemy import create_engine, text
@@ -159,6 +160,13 @@ class WidgetTab:
     async def say(self, message: str) -> None:
         await self.client.emit("user_uttered", {"message": message})
 
+    async def send(self, message: str, client_id: str, resent: bool = False) -> Any:
+        """Send as the widget does, with its id; return the acknowledgement."""
+        data: dict[str, Any] = {"message": message, "client_id": client_id}
+        if resent:
+            data["resent"] = True
+        return await self.client.call("user_uttered", data, timeout=10)
+
     async def next_text(self) -> str:
         while True:
             packet = await asyncio.wait_for(self.replies.get(), 30)
@@ -219,5 +227,61 @@ async def test_widget_tabs_on_different_servers_hear_every_reply_and_notice(
         assert await here.next_text() == "Another note."
         assert await there.next_text() == "Another note."
     finally:
+        await here.client.disconnect()
+        await there.client.disconnect()
+
+
+async def test_a_widget_message_sent_again_to_the_other_server_runs_once(
+    production: tuple[Stack, str],
+) -> None:
+    """Its acknowledgement was lost and the widget reconnected elsewhere: the
+    resend is acknowledged there, and its turn is not run a second time,
+    whether the first server is still running it or has finished."""
+    stack, tracker_db = production
+    first, second = stack.rasa_urls
+    here, there = WidgetTab(first), WidgetTab(second)
+    locks = redis.Redis(host="127.0.0.1", port=6379, db=1)
+    try:
+        conversation = await here.open()
+        assert await there.open(conversation) == conversation
+        hello = "0b6f3c1e-9a4d-4d2e-8f31-5c7a2b9e4d10"
+        assert await here.send("hello", hello) == {"received": hello}
+        # the first server has its turn queued (a ticket in Redis) or running
+        deadline = asyncio.get_running_loop().time() + 10
+        while not locks.zcard(f"gracious_lock:{conversation}:queue"):
+            assert asyncio.get_running_loop().time() < deadline, "no turn began"
+            await asyncio.sleep(0.01)
+        assert await there.send("hello", hello, resent=True) == {"received": hello}
+        assert await here.next_text()
+        assert await here.send("hello", hello, resent=True) == {"received": hello}
+        assert await there.send("hello", hello, resent=True) == {"received": hello}
+
+        # a resend of one that never arrived runs; turns go one at a time, in
+        # order, so a second run of "hello" would be answered before this
+        asked = "5d9e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+        assert await there.send("is my subscription still active?", asked, True) == {
+            "received": asked
+        }
+        while "email" not in await here.next_text():
+            pass  # the rest of the greeting
+
+        def said() -> list[tuple[str, str]]:
+            return [
+                (e["text"], e["metadata"]["gracious"].get("client_id"))
+                for e in tracker_events(tracker_db, conversation)
+                if e["event"] == "user"
+            ]
+
+        # the tracker is saved as the turn ends, just after its replies
+        deadline = asyncio.get_running_loop().time() + 10
+        while asked not in [client for _, client in said()]:
+            assert asyncio.get_running_loop().time() < deadline, said()
+            await asyncio.sleep(0.1)
+        assert said() == [
+            ("hello", hello),
+            ("is my subscription still active?", asked),
+        ], said()
+    finally:
+        locks.close()
         await here.client.disconnect()
         await there.client.disconnect()

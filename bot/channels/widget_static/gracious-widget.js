@@ -14,8 +14,10 @@
  * It speaks socket.io (Engine.IO 4) over a WebSocket to the bot's widget
  * channel, keeps the conversation id and the transcript in sessionStorage
  * (so a reload in the same tab continues the conversation) and reconnects
- * after a network drop. window.GraciousWidget has open(), close(),
- * setToken(token) and reset().
+ * after a network drop. Each message the customer sends has an id and stays
+ * in the tab's outbox until the bot acknowledges it: one sent on a socket
+ * that died unnoticed is sent again after reconnecting (the bot runs it once).
+ * window.GraciousWidget has open(), close(), setToken(token) and reset().
  */
 (function () {
   "use strict";
@@ -35,6 +37,9 @@
   var MAX_RETRY_MS = 15000;
   var TOKEN_TIMEOUT_MS = 8000;
   var OPEN_TIMEOUT_MS = 10000;
+  // The bot acknowledges a message on receipt, before it answers: no
+  // acknowledgement by then means the socket is dead, whatever it says.
+  var ACK_TIMEOUT_MS = 10000;
   var TYPING_MS = 45000;
   var GREETING = {
     from: "bot",
@@ -157,6 +162,7 @@
     "  overflow-wrap: anywhere; }",
     ".msg.bot { align-self: flex-start; background: #eef1f4; color: #1f2328; border-bottom-left-radius: 4px; }",
     ".msg.user { align-self: flex-end; background: #1d4ed8; color: #ffffff; border-bottom-right-radius: 4px; }",
+    ".note { display: block; margin-top: 2px; font-size: .85rem; color: #dbeafe; }",
     ".typing { align-self: flex-start; margin: 0 12px 8px; padding: 8px 14px; border-radius: 14px;",
     "  background: #eef1f4; color: #424a53; }",
     ".dots span { display: inline-block; width: 7px; height: 7px; margin: 0 2px; border-radius: 50%;",
@@ -218,6 +224,7 @@
   function renderMessage(message) {
     var item = document.createElement("div");
     item.className = "msg " + (message.from === "user" ? "user" : "bot");
+    if (message.id) item.setAttribute("data-id", message.id);
     var who = document.createElement("span");
     who.className = "sr";
     who.textContent = message.from === "user" ? "You said: " : "Assistant: ";
@@ -260,6 +267,34 @@
     if (visible) {
       typingTimer = setTimeout(function () { showTyping(false); }, TYPING_MS);
     }
+  }
+
+  function bubble(id) {
+    var items = log.querySelectorAll(".msg.user[data-id]");
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].getAttribute("data-id") === id) return items[i];
+    }
+    return null;
+  }
+
+  // "Sending..." under each message the bot has not acknowledged, once the
+  // connection is known to be lost (a healthy one acknowledges in moments;
+  // the note would only flicker, and a screen reader announce it for nothing).
+  function showSending() {
+    outbox.forEach(function (entry) {
+      var item = bubble(entry.id);
+      if (!item || item.querySelector(".note")) return;
+      var note = document.createElement("span");
+      note.className = "note";
+      note.textContent = "Sending\u2026";
+      item.appendChild(note);
+    });
+  }
+
+  function showSent(id) {
+    var item = bubble(id);
+    var note = item && item.querySelector(".note");
+    if (note) item.removeChild(note);
   }
 
   function setStatus(text) {
@@ -338,11 +373,18 @@
   var socket = null;
   var connecting = false;
   var confirmed = false;
+  var lost = false;  // from a dropped connection until the conversation is back
   var retries = 0;
   var retryTimer = null;
   var heartbeatTimer = null;
   var heartbeatBudget = 60000;
+  // Messages not yet acknowledged, oldest first: {id, message, sent, keep}.
+  // Kept in the tab too (state.waiting), so a reload, a link followed or a
+  // dead socket does not lose them; except one with a card number in it,
+  // whose text would be stored in full.
   var outbox = [];
+  var nextAck = 0;
+  var awaiting = {};  // acknowledgement number -> {id, timer}, this socket's
 
   function socketUrl() {
     var url = new URL(server + socketPath.replace(/\/?$/, "/"));
@@ -406,6 +448,9 @@
     socket = null;
     confirmed = false;
     clearTimeout(heartbeatTimer);
+    forgetAcks();
+    lost = true;
+    showSending();
     if (ws) {
       ws.onclose = null;
       try { ws.close(); } catch (ignored) { /* already closed */ }
@@ -443,6 +488,67 @@
     transmit("42" + JSON.stringify([event, data]));
   }
 
+  function newId() {
+    var cryptography = window.crypto;
+    if (cryptography && typeof cryptography.randomUUID === "function") {
+      return cryptography.randomUUID();
+    }
+    if (cryptography && typeof cryptography.getRandomValues === "function") {
+      var bytes = cryptography.getRandomValues(new Uint8Array(16));
+      return Array.prototype.map.call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join("");
+    }
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12) +
+      Math.random().toString(36).slice(2, 12);
+  }
+
+  function keepOutbox() {
+    state.waiting = outbox
+      .filter(function (entry) { return entry.keep; })
+      .map(function (entry) { return { id: entry.id, message: entry.message, sent: entry.sent }; });
+    saveState();
+  }
+
+  // Send a message with a request for acknowledgement ("42<n>[...]"); one
+  // sent before (its socket died, or the page was reloaded) is marked as a
+  // resend, which the bot looks up and does not run twice.
+  function deliver(entry) {
+    var ws = socket;
+    if (!confirmed || !ws || ws.readyState !== 1 || entry.awaiting) return;
+    var data = { message: entry.message, client_id: entry.id };
+    if (entry.sent) data.resent = true;
+    entry.sent = true;
+    entry.awaiting = true;
+    keepOutbox();
+    var number = nextAck++;
+    awaiting[number] = {
+      id: entry.id,
+      timer: setTimeout(function () {
+        if (socket === ws && awaiting[number]) dropped();
+      }, ACK_TIMEOUT_MS)
+    };
+    ws.send("42" + number + JSON.stringify(["user_uttered", data]));
+  }
+
+  function acknowledged(number) {
+    var waited = awaiting[number];
+    if (!waited) return;
+    clearTimeout(waited.timer);
+    delete awaiting[number];
+    outbox = outbox.filter(function (entry) { return entry.id !== waited.id; });
+    keepOutbox();
+    showSent(waited.id);
+  }
+
+  // The socket is gone, and the acknowledgements it owed with it: its
+  // messages wait for the next one.
+  function forgetAcks() {
+    Object.keys(awaiting).forEach(function (number) { clearTimeout(awaiting[number].timer); });
+    awaiting = {};
+    outbox.forEach(function (entry) { entry.awaiting = false; });
+  }
+
   function receive(packet, token) {
     var kind = packet.charAt(0);
     if (kind === "0") {
@@ -470,6 +576,9 @@
     } else if (kind === "2") {
       var body = JSON.parse(packet.slice(packet.indexOf("[")));
       handleEvent(body[0], body[1]);
+    } else if (kind === "3") {
+      var number = /^3(\d+)/.exec(packet);
+      if (number) acknowledged(Number(number[1]));
     } else if (kind === "1" || kind === "4") {
       dropped();
     }
@@ -481,13 +590,12 @@
       state.sessionId = data;
       saveState();
       confirmed = true;
+      lost = false;
       retries = 0;
       setStatus("");
-      while (outbox.length) emit("user_uttered", { message: outbox.shift() });
-      if (state.waiting && state.waiting.length) {
-        state.waiting = [];
-        saveState();
-      }
+      // in the order typed; one already on its way on this socket is not
+      // sent again (setToken asks for the conversation again)
+      outbox.slice().forEach(deliver);
     } else if (name === "bot_uttered") {
       // every packet counts, shown or not, as the server counts them
       if (typeof state.botSeen === "number") state.botSeen += 1;
@@ -504,19 +612,15 @@
   }
 
   function say(payload, shown) {
-    addMessage({ from: "user", text: shown });
+    var entry = { id: newId(), message: payload, sent: false, keep: payload === shown };
+    outbox.push(entry);
+    addMessage({ from: "user", text: shown, id: entry.id });
+    keepOutbox();
     showTyping(true);
     if (confirmed) {
-      emit("user_uttered", { message: payload });
+      deliver(entry);
     } else {
-      outbox.push(payload);
-      // kept in the tab too, so a reload or a link followed before the
-      // socket is up does not lose it (one with a card number in it is not
-      // kept: its text would be stored in full)
-      if (payload === shown) {
-        state.waiting = (state.waiting || []).concat([payload]);
-        saveState();
-      }
+      if (lost) showSending();
       connect();
     }
   }
@@ -529,10 +633,18 @@
     var last = state.messages[state.messages.length - 1];
     if (last && last.from === "bot") renderReplies(last.buttons);
     if (state.open) openPanel(false);
-    // typed before the page changed, never sent: send it now
+    // typed before the page changed, not acknowledged: send it now (an
+    // older widget kept only the text, of messages it had not sent)
     var waiting = Array.isArray(state.waiting) ? state.waiting : [];
-    outbox = waiting.filter(function (text) { return typeof text === "string"; });
+    outbox = waiting.map(function (kept) {
+      if (typeof kept === "string") return { id: newId(), message: kept, sent: false, keep: true };
+      if (kept && typeof kept.message === "string" && typeof kept.id === "string") {
+        return { id: kept.id, message: kept.message, sent: kept.sent === true, keep: true };
+      }
+      return null;
+    }).filter(Boolean);
     if (outbox.length) {
+      showSending();
       showTyping(true);
       connect();
     }
@@ -560,6 +672,7 @@
       // what is typed from now on waits for the new conversation: sent at
       // once, it could reach the server before the request for it
       confirmed = false;
+      forgetAcks();
       outbox = [];
       if (socket) emit("session_request", { session_id: null, token: null });
     }
