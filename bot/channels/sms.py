@@ -37,7 +37,7 @@ from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.inbound import add_health_route, prepare
-from bot.channels.sms_late import LateReplies
+from bot.channels.sms_late import STILL_RUNNING, LateReplies
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import sms_bodies
 from bot.database import engine_for, metadata
@@ -151,6 +151,10 @@ class SmsChannel(InputChannel):
         self.database_url = config.bot_database_url
         self.late = LateReplies(config.bot_database_url)
         self._late_turns: set[asyncio.Future[None]] = set()
+        # Senders whose late turn runs with no row to say so (the database
+        # failed at the deadline): their texts wait as if the row said it.
+        # In this process only; another instance has only the database.
+        self._unnoted: set[str] = set()
         # Without outbound texts, a late answer waits for the customer's next.
         self.texter: Optional[TwilioSender] = None
         if config.twilio_account_sid and config.twilio_from_number:
@@ -313,7 +317,18 @@ class SmsChannel(InputChannel):
                 # Let Twilio's retry of this message run the turn afresh.
                 await asyncio.to_thread(self._release, message_sid)
                 raise
-            await asyncio.to_thread(self._store, message_sid, reply)
+            try:
+                await asyncio.to_thread(self._store, message_sid, reply)
+            except Exception as error:
+                # The turn ran: a 500 would have Twilio deliver the text again.
+                # (A retry anyway finds the claim unanswered: an empty answer
+                # until it counts as abandoned, CLAIM_ABANDONED_AFTER.)
+                log.error(
+                    "the reply to SMS %s from %s was not stored: %s",
+                    message_sid,
+                    sender[-4:],
+                    type(error).__name__,
+                )
             return _twiml_response(reply)
 
         return webhook
@@ -371,6 +386,7 @@ class SmsChannel(InputChannel):
                     sender[-4:],
                 )
                 noted = False
+                self._unnoted.add(sender)
             late = asyncio.ensure_future(
                 self._after_deadline(sender, collector, turn, noted)
             )
@@ -402,12 +418,27 @@ class SmsChannel(InputChannel):
         except Exception:
             # Nobody awaits this task: an error not logged here is lost.
             log.exception("the answer to a late SMS turn for %s was lost", sender[-4:])
+        finally:
+            self._unnoted.discard(sender)
 
     async def _deliver_late(self, sender: str, texts: list[str], noted: bool) -> None:
         # Not noted at the deadline: kept now, if the database is back, as the
         # still-working reply promised.
         keep = self.late.finish if noted else self.late.put_back
-        await asyncio.to_thread(keep, sender, texts)
+        try:
+            await asyncio.to_thread(keep, sender, texts)
+        except Exception:
+            if self.texter is None:
+                raise
+            # Kept nowhere but here: text it now rather than lose it.
+            log.exception(
+                "the answer to a late SMS turn for %s was not kept; texting it",
+                sender[-4:],
+            )
+            for body in sms_bodies(texts):
+                await asyncio.to_thread(self.texter.send, sender, body)
+            return
+        self._unnoted.discard(sender)  # kept: the row now says what is owed
         if self.texter is None:
             return
         taken = await asyncio.to_thread(self.late.take, sender)
@@ -430,7 +461,11 @@ class SmsChannel(InputChannel):
         """
         deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
         while True:
-            taken = await asyncio.to_thread(self.late.take, sender)
+            taken = (
+                STILL_RUNNING
+                if sender in self._unnoted
+                else await asyncio.to_thread(self.late.take, sender)
+            )
             if taken is None:
                 return None
             if isinstance(taken, list):

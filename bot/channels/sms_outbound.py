@@ -9,7 +9,8 @@ and auth token, and a timeout, like every network call.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+import re
+from typing import Any, Optional
 
 import requests
 
@@ -18,10 +19,34 @@ from bot.channels.sms_text import to_gsm7
 log = logging.getLogger(__name__)
 
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+# Twilio's error pages; anything else in more_info is not repeated
+TWILIO_ERROR_PAGE = re.compile(r"^https://www\.twilio\.com/docs/errors/\d{1,6}$")
 
 
 class SmsNotSent(RuntimeError):
-    """Twilio did not accept the message; the text says why."""
+    """Twilio did not accept the message; the text says why.
+
+    Only the HTTP status, Twilio's numeric error code and its error page:
+    Twilio's own message can quote the number ("The 'To' number +1555...
+    is not a valid phone number"), and this error is logged.
+    """
+
+
+def _refusal(answer: requests.Response) -> SmsNotSent:
+    """Return the error for a refused message, without Twilio's wording."""
+    try:
+        error: Any = answer.json()
+    except ValueError:
+        error = None
+    said = f"Twilio answered {answer.status_code}"
+    if not isinstance(error, dict):
+        return SmsNotSent(said)
+    code, more_info = error.get("code"), error.get("more_info")
+    if isinstance(code, int) and not isinstance(code, bool):
+        said += f", code {code}"
+    if isinstance(more_info, str) and TWILIO_ERROR_PAGE.match(more_info):
+        said += f" ({more_info})"
+    return SmsNotSent(said)
 
 
 class TwilioSender:
@@ -52,7 +77,5 @@ class TwilioSender:
         except requests.RequestException as error:
             raise SmsNotSent(f"Twilio unreachable: {type(error).__name__}") from None
         if answer.status_code not in (200, 201):
-            raise SmsNotSent(
-                f"Twilio answered {answer.status_code}: {answer.text[:200]}"
-            )
+            raise _refusal(answer)
         return str(answer.json().get("sid", ""))

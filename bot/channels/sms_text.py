@@ -28,7 +28,12 @@ ASCII_STAND_INS = {
     "\u2026": "...",
     "\u00a0": " ",
     "\u2022": "-",
+    "\t": " ",
+    "`": "'",
+    # a vulgar fraction decomposes to digits around a fraction slash (U+2044)
+    "\u2044": "/",
 }
+KEPT_CONTROLS = {"\n", "\r"}
 
 
 def is_gsm7(text: str) -> bool:
@@ -49,20 +54,31 @@ def segments(text: str) -> int:
     return 1 if units <= 70 else math.ceil(units / 67)
 
 
+def _sendable(char: str) -> bool:
+    # GSM-7 has a form feed too, but no phone shows one: controls are dropped
+    if unicodedata.category(char) == "Cc":
+        return char in KEPT_CONTROLS
+    return char in GSM7_BASIC or char in GSM7_EXTENDED
+
+
 def to_gsm7(text: str) -> str:
     """Return ``text`` with typographic characters replaced and the rest dropped.
 
     The bot's own lines are GSM-7 already (a test checks each); this guards
-    what comes from elsewhere, so one stray character never triples the cost.
+    what comes from elsewhere, so one stray character (a tab, a backtick)
+    never makes a whole joined text UCS-2, 70 characters a segment. A
+    fraction is spelled out, apart from a number before it: "1 1/2", since
+    "11/2" reads as eleven halves.
     """
-    out = []
+    out: list[str] = []
     for char in text:
-        char = ASCII_STAND_INS.get(char, char)
-        if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in char):
-            out.append(char)
-            continue
-        plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-        out.append(plain)
+        plain = ASCII_STAND_INS.get(char, char)
+        if not all(_sendable(c) for c in plain):
+            decomposed = unicodedata.normalize("NFKD", char)
+            plain = "".join(ASCII_STAND_INS.get(c, c) for c in decomposed)
+            if "\u2044" in decomposed and out and out[-1][-1:].isdigit():
+                plain = " " + plain
+        out.append("".join(c for c in plain if _sendable(c)))
     return "".join(out)
 
 

@@ -20,7 +20,7 @@ from bot.channels.sms import (
     twilio_signature,
     twiml,
 )
-from bot.channels.sms_text import MAX_BODY, is_gsm7, segments, to_gsm7
+from bot.channels.sms_text import MAX_BODY, is_gsm7, segments, sms_bodies, to_gsm7
 from bot.database import engine_for
 from tests.support.sms import signature
 
@@ -167,6 +167,29 @@ def test_the_1600_counts_what_is_sent_after_plain_characters_replace_others() ->
     sent = messages(twiml(["\u2026 " * 600]))
     assert [len(text) for text in sent] == [1599, 799]
     assert all(is_gsm7(text) for text in sent)
+
+
+def test_a_reply_with_a_tab_or_backtick_stays_gsm7() -> None:
+    # one tab in a turn's joined text would make all of it UCS-2: 70 a segment
+    sent = to_gsm7("Plan:\tPremium `Gold`\x7f\x00\x1b\f\r\nok")
+    assert sent == "Plan: Premium 'Gold'\r\nok"
+    assert is_gsm7(sent)
+    [body] = sms_bodies([RECEIPT, "Total:\t$9.99"])
+    assert is_gsm7(body) and segments(body) == 1
+
+
+def test_fractions_are_spelled_out_apart_from_the_number_before_them() -> None:
+    # "1 1/2", not "11/2", which reads as eleven halves
+    assert to_gsm7("1\u00bd months") == "1 1/2 months"
+    assert to_gsm7("\u00bc, \u00be off") == "1/4, 3/4 off"
+    assert to_gsm7("2\u00be") == "2 3/4"
+
+
+def test_characters_of_two_septets_count_twice_towards_the_1600() -> None:
+    # "{" is one character but two septets: 801 of them do not fit one body
+    assert sms_bodies(["{" * 801]) == ["{" * 800, "{"]
+    assert sms_bodies(["{" * 400, "{" * 400]) == ["{" * 400, "{" * 400]
+    assert sms_bodies(["{" * 399, "{" * 400]) == ["{" * 399 + "\n\n" + "{" * 400]
 
 
 def replay_store(tmp_path) -> SmsChannel:

@@ -66,6 +66,7 @@ def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
     sms_channel.late = LateReplies(url)
     sms_channel.texter = texter
     sms_channel._late_turns = set()
+    sms_channel._unnoted = set()
     sms_channel.skip_signature = True  # the webhook's own tests check signatures
     return sms_channel
 
@@ -291,3 +292,76 @@ def test_late_texts_are_taken_once(tmp_path: Any) -> None:
     late.put_back(PHONE, ["one", "two"])
     assert late.take("+15550002222") is None  # another customer's are not theirs
     assert late.take(PHONE) == ["one", "two"]
+
+
+def test_a_text_during_a_late_turn_not_noted_is_not_read_as_its_answer(
+    tmp_path: Any,
+) -> None:
+    """The customer was told "still working": "2" cannot answer an unseen offer."""
+    phone = channel(tmp_path)
+    refuse_late_replies(phone)
+    dialogue = SlowDialogue(0.4)
+    post = webhook(phone, dialogue)
+
+    async def conversation() -> list[HTTPResponse]:
+        first = await post({"From": PHONE, "Body": "cancel it", "MessageSid": "SM1"})
+        refuse_late_replies(phone, refuse=False)  # back before the turn ends
+        meanwhile = await post({"From": PHONE, "Body": "2", "MessageSid": "SM2"})
+        await asyncio.sleep(0.6)
+        then = await post({"From": PHONE, "Body": "2", "MessageSid": "SM3"})
+        return [first, meanwhile, then]
+
+    first, meanwhile, then = asyncio.run(conversation())
+    assert messages(first) == [sms.STILL_WORKING]
+    assert messages(meanwhile) == [sms.STILL_WORKING]
+    assert messages(then) == [f"{OFFER}\n\n{sms.NEW_TEXT_NOT_READ}"]
+    assert dialogue.read == ["cancel it"]
+    assert not phone._unnoted  # nobody held up any longer
+
+
+def test_a_late_answer_that_cannot_be_kept_is_texted_from_memory(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ScriptedServer(twilio_messages_api) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        refuse_late_replies(phone)  # neither noted nor kept
+        dialogue = SlowDialogue(0.2, replies=(RECEIPT, WHY))
+
+        async def conversation() -> str:
+            first = await phone._run_turn(dialogue, PHONE, "cancel")
+            await asyncio.sleep(0.6)  # the turn ends; the database still refuses
+            return first
+
+        with caplog.at_level(logging.WARNING, logger="bot.channels.sms"):
+            first = asyncio.run(conversation())
+        sent = texts_sent(twilio)
+    assert sms.STILL_WORKING_TEXTING in first
+    assert [(t["To"], t["Body"]) for t in sent] == [(PHONE, f"{RECEIPT}\n\n{WHY}")]
+    assert "was lost" not in caplog.text
+    assert not phone._unnoted
+    for secret in (PHONE, RECEIPT):
+        assert secret not in caplog.text
+
+
+def test_a_reply_the_database_would_not_store_is_still_the_answer(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The turn ran: a 500 would have Twilio deliver the text again."""
+    phone = channel(tmp_path)
+    with engine_for(phone.database_url).begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON sms_replies "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    dialogue = SlowDialogue(0.0)
+    post = webhook(phone, dialogue)
+    text = {"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"}
+    with caplog.at_level(logging.WARNING, logger="bot.channels.sms"):
+        answer = asyncio.run(post(text))
+    assert messages(answer) == [OFFER]
+    assert dialogue.read == ["cancel my plan"]
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "1111" in error.getMessage() and "SM1" in error.getMessage()
+    for secret in (PHONE, "cancel my plan", OFFER):
+        assert secret not in caplog.text

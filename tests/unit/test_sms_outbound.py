@@ -42,3 +42,26 @@ def test_a_refusal_or_no_answer_is_an_error_that_says_why() -> None:
     )
     with pytest.raises(SmsNotSent, match="unreachable"):
         nobody.send("+15550001111", "hello")
+
+
+def test_a_refusal_keeps_twilios_status_and_code_but_never_its_text() -> None:
+    """Twilio's message quotes the number it refused; logs carry this error."""
+    refusal = (
+        b'{"code": 21211, "message": "The \'To\' number +15550001111 is not a '
+        b'valid phone number.", "more_info": "https://www.twilio.com/docs/errors/'
+        b'21211", "status": 400}'
+    )
+    with ScriptedServer(lambda n: (400, refusal, 0.0)) as twilio:
+        sender = TwilioSender(TWILIO_ACCOUNT_SID, "secret", "+15550009999", twilio.url)
+        with pytest.raises(SmsNotSent) as refused:
+            sender.send("+15550001111", "hello")
+    said = str(refused.value)
+    assert "400" in said and "21211" in said
+    assert "https://www.twilio.com/docs/errors/21211" in said
+    assert "5550001111" not in said and "valid phone number" not in said
+    # an answer that is not Twilio's JSON at all: its status alone
+    with ScriptedServer(lambda n: (502, b"<html>+15550001111</html>", 0.0)) as proxy:
+        sender = TwilioSender(TWILIO_ACCOUNT_SID, "secret", "+15550009999", proxy.url)
+        with pytest.raises(SmsNotSent) as refused:
+            sender.send("+15550001111", "hello")
+    assert str(refused.value) == "Twilio answered 502"
