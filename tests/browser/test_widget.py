@@ -422,6 +422,29 @@ def test_a_message_sent_on_a_socket_that_died_unnoticed_arrives_once(
     assert widget_stack.billing.subscription(customer).cancel_at_period_end
 
 
+def test_a_tapped_reply_waiting_for_its_acknowledgement_survives_a_reload(
+    widget_stack: Stack, new_page: Any
+) -> None:
+    """A button sends its payload and shows its title; it is kept in the tab
+    like a typed message (it was kept in memory only, and a reload lost it)."""
+    customer, page, widget, sockets, _ = card_asked_on_watched_sockets(
+        widget_stack, new_page
+    )
+    assert "Before you go" in widget.say(customer.card_last4)
+    sockets.silence()
+    page.locator(".replies button", has_text="No, cancel now").click()
+    expect(page.locator(".msg.user", has_text="No, cancel now")).to_have_count(1)
+    waiting = outbox(page)
+    assert len(waiting) == 1, waiting
+    page.reload()
+    widget = Widget(page)
+    before = len(widget.bot_messages())
+    done = widget.wait_for_answer(before)
+    assert "is cancelled and ends on" in done, done
+    assert widget_stack.billing.subscription(customer).cancel_at_period_end
+    assert outbox(page) == []
+
+
 def test_a_message_whose_acknowledgement_was_lost_runs_once(
     widget_stack: Stack, new_page: Any
 ) -> None:

@@ -612,7 +612,12 @@
   }
 
   function say(payload, shown) {
-    var entry = { id: newId(), message: payload, sent: false, keep: payload === shown };
+    // Kept in the tab's storage unless it holds a card number: a button's
+    // payload differs from its title and is kept like any other message.
+    var entry = {
+      id: newId(), message: payload, sent: false,
+      keep: hideCardNumbers(payload) === payload
+    };
     outbox.push(entry);
     addMessage({ from: "user", text: shown, id: entry.id });
     keepOutbox();
