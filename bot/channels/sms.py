@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -37,7 +38,7 @@ from sqlalchemy import Column, DateTime, String, Table, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.inbound import add_health_route, prepare
-from bot.channels.sms_late import STILL_RUNNING, LateReplies
+from bot.channels.sms_late import STILL_RUNNING, TURN_ABANDONED_AFTER, LateReplies
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import sms_bodies
 from bot.database import engine_for, metadata
@@ -70,6 +71,12 @@ STILL_WORKING_TEXTING = "Still working on that. I'll text you the answer in a mo
 # After the late answer, for a customer whose new text was more than a nudge.
 NEW_TEXT_NOT_READ = "That answers your last text. Send your new one again if needed."
 LATE_TURN_FAILED = "Sorry, something went wrong on my side. Please text me again."
+# A text that waited for a late turn which then answered some other way (a
+# text of its own, or not at all): written before that answer, it is not read.
+HELD_TEXT_NOT_READ = (
+    "Sorry, I was still on your last text and did not read this one. "
+    "Send it again if you still need it."
+)
 NUDGE = re.compile(r"^\W*(?:status|\?+|hello|hi|and|well|so|ok|any news)\W*$", re.I)
 TWILIO_DEADLINE_SECONDS = 12.0  # Twilio gives up at 15
 REPLAY_WAIT_SECONDS = 10.0
@@ -151,10 +158,13 @@ class SmsChannel(InputChannel):
         self.database_url = config.bot_database_url
         self.late = LateReplies(config.bot_database_url)
         self._late_turns: set[asyncio.Future[None]] = set()
-        # Senders whose late turn runs with no row to say so (the database
-        # failed at the deadline): their texts wait as if the row said it.
-        # In this process only; another instance has only the database.
-        self._unnoted: set[str] = set()
+        # Senders whose late turns run with no row to say so (the database
+        # failed at the deadline), with when each began: their texts wait as
+        # if the row said it. One entry per turn, so a second turn's end does
+        # not let texts through while the first runs; none is held longer
+        # than a row would be. In this process only; another instance has
+        # only the database.
+        self._unnoted: dict[str, list[float]] = {}
         # Without outbound texts, a late answer waits for the customer's next.
         self.texter: Optional[TwilioSender] = None
         if config.twilio_account_sid and config.twilio_from_number:
@@ -381,14 +391,14 @@ class SmsChannel(InputChannel):
                 # Failing the webhook would have Twilio retry this message and
                 # run the turn a second time, while the first still runs.
                 log.exception(
-                    "a late SMS turn for %s was not noted: a text from that number "
-                    "before it ends reaches the dialogue",
+                    "a late SMS turn for %s was not noted: texts from that number "
+                    "wait in this process until it ends",
                     sender[-4:],
                 )
                 noted = False
-                self._unnoted.add(sender)
+            since = None if noted else self._hold_texts(sender)
             late = asyncio.ensure_future(
-                self._after_deadline(sender, collector, turn, noted)
+                self._after_deadline(sender, collector, turn, since)
             )
             # referenced until done: the event loop holds tasks only weakly
             self._late_turns.add(late)
@@ -401,11 +411,12 @@ class SmsChannel(InputChannel):
         sender: str,
         collector: SmsOutput,
         turn: asyncio.Future[Any],
-        noted: bool,
+        since: Optional[float],
     ) -> None:
         """Keep what a late turn said, and text it if outbound texts are set up.
 
-        ``noted``: whether the late turn's row was written at the deadline.
+        ``since``: when the sender's texts began to be held in this process,
+        None if the late turn's row was written at the deadline instead.
         """
         try:
             await turn
@@ -414,12 +425,13 @@ class SmsChannel(InputChannel):
             log.exception("a late SMS turn for %s failed", sender[-4:])
             texts = [*sms_texts(collector.messages), LATE_TURN_FAILED]
         try:
-            await self._deliver_late(sender, texts, noted)
+            await self._deliver_late(sender, texts, noted=since is None)
         except Exception:
             # Nobody awaits this task: an error not logged here is lost.
             log.exception("the answer to a late SMS turn for %s was lost", sender[-4:])
         finally:
-            self._unnoted.discard(sender)
+            if since is not None:
+                self._let_texts_through(sender, since)
 
     async def _deliver_late(self, sender: str, texts: list[str], noted: bool) -> None:
         # Not noted at the deadline: kept now, if the database is back, as the
@@ -437,8 +449,17 @@ class SmsChannel(InputChannel):
             )
             for body in sms_bodies(texts):
                 await asyncio.to_thread(self.texter.send, sender, body)
+            if noted:
+                # the row noted at the deadline would hold the next text back
+                try:
+                    await asyncio.to_thread(self.late.forget_running, sender)
+                except Exception as error:
+                    log.warning(
+                        "a late SMS turn's row for %s stays until it is abandoned: %s",
+                        sender[-4:],
+                        error,
+                    )
             return
-        self._unnoted.discard(sender)  # kept: the row now says what is owed
         if self.texter is None:
             return
         taken = await asyncio.to_thread(self.late.take, sender)
@@ -454,20 +475,40 @@ class SmsChannel(InputChannel):
                 await asyncio.to_thread(self.late.put_back, sender, bodies[sent:])
                 return
 
+    def _hold_texts(self, sender: str) -> float:
+        since = time.monotonic()
+        self._unnoted.setdefault(sender, []).append(since)
+        return since
+
+    def _let_texts_through(self, sender: str, since: float) -> None:
+        turns = self._unnoted.get(sender, [])
+        if since in turns:
+            turns.remove(since)
+        if not turns:
+            self._unnoted.pop(sender, None)
+
+    def _texts_held(self, sender: str) -> bool:
+        recent = time.monotonic() - TURN_ABANDONED_AFTER.total_seconds()
+        return any(since > recent for since in self._unnoted.get(sender, []))
+
     async def _late_answer(self, sender: str, body: str) -> Optional[list[str]]:
         """Return the answer a late turn owes this customer, before their new text.
 
         None when nothing is owed: the new text is a turn of its own.
         """
         deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+        held = False
         while True:
             taken = (
                 STILL_RUNNING
-                if sender in self._unnoted
+                if self._texts_held(sender)
                 else await asyncio.to_thread(self.late.take, sender)
             )
             if taken is None:
-                return None
+                # Held, then answered by a text of its own or not at all: this
+                # text was written before that answer, and is not read into it.
+                return [HELD_TEXT_NOT_READ] if held else None
+            held = True
             if isinstance(taken, list):
                 return taken + ([] if NUDGE.match(body) else [NEW_TEXT_NOT_READ])
             if asyncio.get_running_loop().time() >= deadline:

@@ -121,6 +121,16 @@ class LateReplies:
             )
         return list(json.loads(row.texts)) if taken.rowcount == 1 else None
 
+    def forget_running(self, sender: str) -> None:
+        """Drop the row of a late turn whose answer went out without it."""
+        with self._transaction() as connection:
+            connection.execute(
+                delete(sms_late_replies).where(
+                    sms_late_replies.c.sender == sender,
+                    sms_late_replies.c.texts.is_(None),
+                )
+            )
+
     def put_back(self, sender: str, texts: list[str]) -> None:
         """Keep ``texts`` for the customer's next text, if nothing is kept yet.
 

@@ -66,7 +66,7 @@ def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
     sms_channel.late = LateReplies(url)
     sms_channel.texter = texter
     sms_channel._late_turns = set()
-    sms_channel._unnoted = set()
+    sms_channel._unnoted = {}
     sms_channel.skip_signature = True  # the webhook's own tests check signatures
     return sms_channel
 
@@ -365,3 +365,75 @@ def test_a_reply_the_database_would_not_store_is_still_the_answer(
     assert "1111" in error.getMessage() and "SM1" in error.getMessage()
     for secret in (PHONE, "cancel my plan", OFFER):
         assert secret not in caplog.text
+
+
+def test_a_text_held_for_a_late_answer_texted_apart_is_not_read(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held while the turn ran, then its answer went out by a text of its own
+    (kept nowhere): "2" was written before that answer and is not read."""
+    monkeypatch.setattr(sms, "REPLAY_WAIT_SECONDS", 3.0)
+    with ScriptedServer(twilio_messages_api) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        refuse_late_replies(phone)  # neither noted nor kept
+        dialogue = SlowDialogue(0.4)
+        post = webhook(phone, dialogue)
+
+        async def conversation() -> tuple[HTTPResponse, HTTPResponse]:
+            first = await post(
+                {"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"}
+            )
+            meanwhile = await post({"From": PHONE, "Body": "2", "MessageSid": "SM2"})
+            return first, meanwhile
+
+        first, meanwhile = asyncio.run(conversation())
+        sent = texts_sent(twilio)
+    assert messages(first) == [sms.STILL_WORKING_TEXTING]
+    assert [t["Body"] for t in sent] == [OFFER]
+    assert messages(meanwhile) == [sms.HELD_TEXT_NOT_READ]
+    assert dialogue.read == ["cancel my plan"]
+
+
+def test_a_late_answer_texted_from_memory_leaves_no_row_to_hold_the_next_text(
+    tmp_path: Any,
+) -> None:
+    """Noted at the deadline, but the answer could not be kept: once it is
+    texted, the customer's reply to it reaches the dialogue."""
+    with ScriptedServer(twilio_messages_api) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        dialogue = SlowDialogue(0.3)
+        post = webhook(phone, dialogue)
+
+        async def conversation() -> HTTPResponse:
+            await post({"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"})
+            with engine_for(phone.database_url).begin() as connection:
+                connection.exec_driver_sql(  # the answer cannot be kept
+                    "CREATE TRIGGER refuse BEFORE UPDATE ON sms_late_replies "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                )
+            await asyncio.sleep(0.6)
+            return await post({"From": PHONE, "Body": "1", "MessageSid": "SM2"})
+
+        reply = asyncio.run(conversation())
+        sent = texts_sent(twilio)
+    assert [t["Body"] for t in sent] == [OFFER]
+    assert messages(reply) == [sms.STILL_WORKING_TEXTING]  # a turn of its own
+    assert dialogue.read == ["cancel my plan", "1"]
+
+
+def test_texts_are_held_while_any_unnoted_turn_runs_and_not_for_ever(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = channel(tmp_path)
+    first, second = phone._hold_texts(PHONE), phone._hold_texts(PHONE)
+    phone._let_texts_through(PHONE, first)
+    assert phone._texts_held(PHONE)  # the second turn still runs
+    phone._let_texts_through(PHONE, second)
+    assert not phone._texts_held(PHONE) and not phone._unnoted
+
+    phone._hold_texts(PHONE)
+    later = sms.time.monotonic() + TURN_ABANDONED_AFTER.total_seconds() + 1
+    monkeypatch.setattr(sms.time, "monotonic", lambda: later)
+    assert not phone._texts_held(PHONE)  # as a row would be, once abandoned
