@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import caller, channel_identity
 from bot import replies
+from bot.database import log_failure
 from bot.handoff import request_person
 from bot.settings import settings
 
@@ -40,8 +41,10 @@ class ActionHandoff(Action):
                 (tracker.latest_message or {}).get("text"),
                 email if isinstance(email, str) else None,
             )
-        except Exception:
-            log.exception("could not queue a handoff for %s", tracker.sender_id)
+        except Exception as error:
+            log_failure(
+                log, error, "could not queue a handoff for %s", tracker.sender_id
+            )
             dispatcher.utter_message(text=replies.pick(replies.HANDOFF_FAILED, sms))
             return []
         reachable = sms or verified or email or channel_identity(tracker)

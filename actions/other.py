@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import card_number_was_removed, is_sms
 from bot import phrases, replies
+from bot.database import log_failure
 from bot.flow import FINISHED
 from bot.handoff import add_contact
 from bot.notes import ASK_IF_CANCEL, DETAILS_ONLY, FOREIGN_CANCEL_OBJECT
@@ -71,8 +72,10 @@ class ActionHandleOther(Action):
             kept = await asyncio.to_thread(
                 add_contact, settings().bot_database_url, tracker.sender_id, emails[0]
             )
-        except Exception:
-            log.exception("could not add a contact to %s's handoff", tracker.sender_id)
+        except Exception as error:
+            log_failure(
+                log, error, "could not add a contact to %s's handoff", tracker.sender_id
+            )
             return False  # answered as any details are; the request stands
         if kept:
             line = replies.pick(replies.HANDOFF_CONTACT_KEPT, is_sms(tracker))

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import cancellation, events, offers, subscriptions, verification
+from .database import log_failure
 from .errors import (
     ApiError,
     IdempotencyKeyRequired,
@@ -416,7 +417,9 @@ def create_app(
 
     @app.exception(Exception)
     async def unexpected(request: Request, error: Exception) -> response.HTTPResponse:
-        log.exception("Unexpected error on %s %s", request.method, request.path)
+        log_failure(
+            log, error, "Unexpected error on %s %s", request.method, request.path
+        )
         return _error(500, "internal_error", "Something went wrong on our side.")
 
     return app

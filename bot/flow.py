@@ -40,6 +40,7 @@ from bot.billing import (
     VerificationExpired,
     VerificationFailed,
 )
+from bot.database import log_failure
 from bot.pending import PendingCancellation, PendingStore
 
 log = logging.getLogger(__name__)
@@ -245,8 +246,10 @@ def _cancel(
             # saved in an earlier turn while billing was down: done now, and
             # the worker must not text a second receipt
             pending.close(verification.customer_id, "done_in_chat", ids)
-    except SQLAlchemyError:  # the cancellation stands: say so all the same
-        log.exception("could not close saved cancellations of a plan just cancelled")
+    except SQLAlchemyError as error:  # the cancellation stands: say so all the same
+        log_failure(
+            log, error, "could not close saved cancellations of a plan just cancelled"
+        )
     for text in replies.goodbye_and_why(request.short):
         outcome.say(text)
     outcome.slots.update(FINISHED, asked_why=True)
@@ -388,8 +391,8 @@ def _waiting(pending: Optional[PendingStore], verification: Verification) -> boo
     """Return True if a cancellation of this customer's is saved for later."""
     try:
         return pending is not None and bool(pending.waiting(verification.customer_id))
-    except SQLAlchemyError:  # the status from billing is still the answer
-        log.exception("could not read saved cancellations")
+    except SQLAlchemyError as error:  # the status from billing is still the answer
+        log_failure(log, error, "could not read saved cancellations")
         return False
 
 
@@ -466,8 +469,8 @@ def _keep_for_later(request: Request, pending: Optional[PendingStore]) -> bool:
                     reply_to=reply_to if request.short else None,
                 )
             )
-    except Exception:  # our own database too: fall back to "try again"
-        log.exception("could not keep a cancellation for later")
+    except Exception as error:  # our own database too: fall back to "try again"
+        log_failure(log, error, "could not keep a cancellation for later")
         return False
     return True
 
@@ -509,10 +512,10 @@ def carry_out(
         else:
             outcome.say(replies.pick(replies.BILLING_DOWN, request.short))
             outcome.slots["pending_retry"] = True
-    except (BillingError, SQLAlchemyError):
+    except (BillingError, SQLAlchemyError) as error:
         # A conflict or refusal we did not foresee, or our own database (saved
         # cancellations) failing: say so, log it, keep state.
-        log.exception("could not finish a step of %s", request.goal)
+        log_failure(log, error, "could not finish a step of %s", request.goal)
         outcome.replies.clear()
         outcome.say(replies.pick(replies.COULD_NOT_FINISH, request.short))
         outcome.slots["pending_retry"] = True

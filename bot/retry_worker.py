@@ -42,7 +42,8 @@ from bot.billing import (
     VerificationExpired,
 )
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
-from bot.channels.sms_text import to_gsm7
+from bot.channels.sms_text import BETWEEN_REPLIES, sms_bodies
+from bot.database import log_failure
 from bot.flow import cancellable, one_or_named
 from bot.pending import PendingCancellation, PendingStore
 from bot.settings import Settings
@@ -184,8 +185,11 @@ def sms_notifier(
 ) -> Notify:
     """Text the receipt to SMS customers, if outbound texting is configured.
 
-    The text sent is also written into the SMS conversation (when the notice
-    key is set), so its transcript shows what the customer was told.
+    The receipts go as the webhook's replies would: one text, a blank line
+    between them, and a second only past Twilio's 1600 characters
+    (``sms_bodies``). What was sent is also written into the SMS conversation
+    (when the notice key is set), so its transcript shows what the customer
+    was told.
     """
     sender = None
     if settings.twilio_account_sid and settings.twilio_from_number:
@@ -208,18 +212,31 @@ def sms_notifier(
                 pending.id,
             )
             return None
-        text = " ".join(replies.receipt_text(r, short=True) for r in receipts)
-        try:
-            sid = sender.send(pending.reply_to, text)
-        except SmsNotSent as error:
-            log.warning(
-                "pending cancellation %s done; text failed: %s", pending.id, error
-            )
+        bodies = sms_bodies([replies.receipt_text(r, short=True) for r in receipts])
+        sids: list[str] = []
+        for body in bodies:
+            try:
+                sids.append(sender.send(pending.reply_to, body))
+            except SmsNotSent as error:
+                # Not retried (billing emailed every receipt), nor the texts
+                # after it: a refused number or an unreachable Twilio would
+                # refuse them too. The texts before it are with the customer.
+                log.warning(
+                    "pending cancellation %s done; text failed (%d of %d sent): %s",
+                    pending.id,
+                    len(sids),
+                    len(bodies),
+                    error,
+                )
+                break
+        if not sids:
             return None
+        told = bodies[: len(sids)]
         if settings.notice_key:
-            sent = {"text": to_gsm7(text), "sent_by": "sms"}
+            sent = {"text": BETWEEN_REPLIES.join(told), "sent_by": "sms"}
             post_notice(settings, pending, sent, timeout)
-        return f"sms {sid}"
+        part = "" if told == bodies else f" ({len(sids)} of {len(bodies)} texts)"
+        return "sms " + " ".join(sids) + part
 
     return notify
 
@@ -312,8 +329,8 @@ def main() -> None:
             )
             if results:
                 log.info("retry worker: %s", ", ".join(results))
-        except Exception:  # the database may be down too: try again next round
-            log.exception("retry worker round failed")
+        except Exception as error:  # the database may be down too: next round
+            log_failure(log, error, "retry worker round failed")
         stop.wait(config.retry_interval_seconds)
 
 

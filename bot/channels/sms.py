@@ -41,7 +41,7 @@ from bot.channels.inbound import add_health_route, prepare
 from bot.channels.sms_late import STILL_RUNNING, TURN_ABANDONED_AFTER, LateReplies
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import sms_bodies
-from bot.database import engine_for, metadata
+from bot.database import engine_for, log_failure, metadata
 from bot.settings import SettingsError, settings
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,12 @@ HELD_TEXT_NOT_READ = (
     "Send it again if you still need it."
 )
 NUDGE = re.compile(r"^\W*(?:status|\?+|hello|hi|and|well|so|ok|any news)\W*$", re.I)
-TWILIO_DEADLINE_SECONDS = 12.0  # Twilio gives up at 15
+# From the request's arrival, waits included: Twilio gives up at 15.
+TWILIO_DEADLINE_SECONDS = 12.0
+# A turn's least time, however little of the above is left after a wait: a
+# quick turn still answers in the webhook, a slow one is late at once (and
+# the 3 s Twilio leaves are enough to note it).
+TURN_SECONDS_AT_LEAST = 0.5
 REPLAY_WAIT_SECONDS = 10.0
 # Every delivery stores its reply within the deadline above (STILL_WORKING at
 # worst): a claim unanswered this long belongs to a process that died.
@@ -116,6 +121,15 @@ def twiml(texts: list[str]) -> str:
         f"<Message>{escape(body)}</Message>" for body in sms_bodies(texts)
     )
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
+
+
+def _wait_ends(seconds: float, answer_by: Optional[float]) -> float:
+    """Return when a wait of ``seconds`` from now ends, by ``answer_by`` at latest.
+
+    Times are the running event loop's (monotonic).
+    """
+    ends = asyncio.get_running_loop().time() + seconds
+    return ends if answer_by is None else min(ends, answer_by)
 
 
 def _twiml_response(body: str) -> response.HTTPResponse:
@@ -266,13 +280,16 @@ class SmsChannel(InputChannel):
                 delete(sms_replies).where(sms_replies.c.message_sid == message_sid)
             )
 
-    async def _replay(self, message_sid: str, stored: str) -> Optional[str]:
+    async def _replay(
+        self, message_sid: str, stored: str, answer_by: Optional[float] = None
+    ) -> Optional[str]:
         """Answer a repeat: the first reply, once it exists (wait briefly).
 
         None if this delivery is to run the turn after all: the first one
-        failed and let go of its claim (or abandoned it).
+        failed and let go of its claim (or abandoned it). ``answer_by``: the
+        event loop's time Twilio's deadline falls at, if sooner than the wait.
         """
-        deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+        deadline = _wait_ends(REPLAY_WAIT_SECONDS, answer_by)
         while stored == "" and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.25)
             again = await asyncio.to_thread(self._claim, message_sid)
@@ -290,6 +307,9 @@ class SmsChannel(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
+            # Twilio's time runs from here, through every wait before the turn
+            # (for a repeat's first reply, for a late answer owed).
+            answer_by = asyncio.get_running_loop().time() + TWILIO_DEADLINE_SECONDS
             try:
                 params = parse_qsl(
                     (request.body or b"").decode("utf-8"),
@@ -309,18 +329,20 @@ class SmsChannel(InputChannel):
 
             stored = await asyncio.to_thread(self._claim, message_sid)
             if stored is not None:
-                replayed = await self._replay(message_sid, stored)
+                replayed = await self._replay(message_sid, stored, answer_by)
                 if replayed is not None:
                     return _twiml_response(replayed)
             body = self._answer_to(form)
             try:
                 if body is None:
-                    body = await self._late_answer(sender, form.get("Body", ""))
+                    body = await self._late_answer(
+                        sender, form.get("Body", ""), answer_by
+                    )
                 reply = (
                     twiml(body)
                     if body is not None
                     else await self._run_turn(
-                        on_new_message, sender, form.get("Body", "")
+                        on_new_message, sender, form.get("Body", ""), answer_by
                     )
                 )
             except Exception:
@@ -363,7 +385,18 @@ class SmsChannel(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         sender: str,
         body: str,
+        answer_by: Optional[float] = None,
     ) -> str:
+        """Run one text's turn; return the TwiML answer, "still working" if late.
+
+        ``answer_by``: the event loop's time Twilio's deadline falls at, for a
+        text that waited before its turn; TWILIO_DEADLINE_SECONDS from now if
+        None.
+        """
+        now = asyncio.get_running_loop().time()
+        if answer_by is None:
+            answer_by = now + TWILIO_DEADLINE_SECONDS
+        seconds = max(answer_by - now, TURN_SECONDS_AT_LEAST)
         text, metadata = prepare(body, "sms", {"kind": "phone", "value": sender})
         collector = SmsOutput()
         turn = asyncio.ensure_future(
@@ -381,16 +414,18 @@ class SmsChannel(InputChannel):
             # The turn goes on if Twilio's deadline comes first (its state is
             # kept); the customer is told rather than left with silence, and
             # gets its answer later (bot/channels/sms_late.py).
-            await asyncio.wait_for(asyncio.shield(turn), TWILIO_DEADLINE_SECONDS)
+            await asyncio.wait_for(asyncio.shield(turn), seconds)
         except asyncio.TimeoutError:
             log.warning("an SMS turn for %s passed Twilio's deadline", sender[-4:])
             try:
                 await asyncio.to_thread(self.late.begin, sender)
                 noted = True
-            except Exception:
+            except Exception as error:
                 # Failing the webhook would have Twilio retry this message and
                 # run the turn a second time, while the first still runs.
-                log.exception(
+                log_failure(
+                    log,
+                    error,
                     "a late SMS turn for %s was not noted: texts from that number "
                     "wait in this process until it ends",
                     sender[-4:],
@@ -421,14 +456,16 @@ class SmsChannel(InputChannel):
         try:
             await turn
             texts = sms_texts(collector.messages)
-        except Exception:
-            log.exception("a late SMS turn for %s failed", sender[-4:])
+        except Exception as error:
+            log_failure(log, error, "a late SMS turn for %s failed", sender[-4:])
             texts = [*sms_texts(collector.messages), LATE_TURN_FAILED]
         try:
             await self._deliver_late(sender, texts, noted=since is None)
-        except Exception:
+        except Exception as error:
             # Nobody awaits this task: an error not logged here is lost.
-            log.exception("the answer to a late SMS turn for %s was lost", sender[-4:])
+            log_failure(
+                log, error, "the answer to a late SMS turn for %s was lost", sender[-4:]
+            )
         finally:
             if since is not None:
                 self._let_texts_through(sender, since)
@@ -439,16 +476,19 @@ class SmsChannel(InputChannel):
         keep = self.late.finish if noted else self.late.put_back
         try:
             await asyncio.to_thread(keep, sender, texts)
-        except Exception:
+        except Exception as error:
             if self.texter is None:
                 raise
             # Kept nowhere but here: text it now rather than lose it.
-            log.exception(
+            log_failure(
+                log,
+                error,
                 "the answer to a late SMS turn for %s was not kept; texting it",
                 sender[-4:],
             )
-            for body in sms_bodies(texts):
-                await asyncio.to_thread(self.texter.send, sender, body)
+            if await self._text_late_answer(self.texter, sender, texts):
+                log.error("the answer to a late SMS turn for %s was lost", sender[-4:])
+                return
             if noted:
                 # the row noted at the deadline would hold the next text back
                 try:
@@ -465,15 +505,28 @@ class SmsChannel(InputChannel):
         taken = await asyncio.to_thread(self.late.take, sender)
         if not isinstance(taken, list):
             return  # the customer's next text took it first
-        bodies = sms_bodies(taken)  # one text, as the webhook's answer would be
+        unsent = await self._text_late_answer(self.texter, sender, taken)
+        if unsent:
+            # only what was not sent waits for the customer's next text
+            await asyncio.to_thread(self.late.put_back, sender, unsent)
+
+    @staticmethod
+    async def _text_late_answer(
+        texter: TwilioSender, sender: str, texts: list[str]
+    ) -> list[str]:
+        """Text a late turn's answer; return the bodies Twilio did not take.
+
+        One text, as the webhook's answer would be (``sms_bodies``). After a
+        refused body none of the rest is sent: it would arrive without it.
+        """
+        bodies = sms_bodies(texts)
         for sent, body in enumerate(bodies):
             try:
-                await asyncio.to_thread(self.texter.send, sender, body)
+                await asyncio.to_thread(texter.send, sender, body)
             except SmsNotSent as error:
                 log.warning("late answer to %s not texted: %s", sender[-4:], error)
-                # only what was not sent waits for the customer's next text
-                await asyncio.to_thread(self.late.put_back, sender, bodies[sent:])
-                return
+                return bodies[sent:]
+        return []
 
     def _hold_texts(self, sender: str) -> float:
         since = time.monotonic()
@@ -491,12 +544,15 @@ class SmsChannel(InputChannel):
         recent = time.monotonic() - TURN_ABANDONED_AFTER.total_seconds()
         return any(since > recent for since in self._unnoted.get(sender, []))
 
-    async def _late_answer(self, sender: str, body: str) -> Optional[list[str]]:
+    async def _late_answer(
+        self, sender: str, body: str, answer_by: Optional[float] = None
+    ) -> Optional[list[str]]:
         """Return the answer a late turn owes this customer, before their new text.
 
         None when nothing is owed: the new text is a turn of its own.
+        ``answer_by``: as for ``_replay``.
         """
-        deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+        deadline = _wait_ends(REPLAY_WAIT_SECONDS, answer_by)
         held = False
         while True:
             taken = (

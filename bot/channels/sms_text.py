@@ -70,16 +70,18 @@ def to_gsm7(text: str) -> str:
     fraction is spelled out, apart from a number before it: "1 1/2", since
     "11/2" reads as eleven halves.
     """
-    out: list[str] = []
+    out = ""
     for char in text:
         plain = ASCII_STAND_INS.get(char, char)
         if not all(_sendable(c) for c in plain):
             decomposed = unicodedata.normalize("NFKD", char)
             plain = "".join(ASCII_STAND_INS.get(c, c) for c in decomposed)
-            if "\u2044" in decomposed and out and out[-1][-1:].isdigit():
+            # judged on what is kept: a character dropped between the number
+            # and the fraction (a zero-width space, an emoji) would leave "11/2"
+            if "\u2044" in decomposed and out[-1:].isdigit():
                 plain = " " + plain
-        out.append("".join(c for c in plain if _sendable(c)))
-    return "".join(out)
+        out += "".join(c for c in plain if _sendable(c))
+    return out
 
 
 # Why one turn's replies go out as one text: carriers may deliver separate

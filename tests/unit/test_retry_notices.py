@@ -6,6 +6,7 @@ whole stack: tests/conversation/test_requests.py and tests/browser/.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -15,11 +16,12 @@ import pytest
 
 from bot import replies
 from bot.billing.models import CancellationReceipt, Money
-from bot.channels.sms_text import to_gsm7
+from bot.channels.sms_text import MAX_BODY, septets, to_gsm7
 from bot.pending import PendingCancellation
 from bot.retry_worker import conversation_notifier, notifier
 from bot.settings import Settings
 from tests.support.fake_http import ScriptedServer
+from tests.support.sms import texts_sent, twilio_messages_api
 
 KEY = "notice-key-" + "k" * 32
 RECEIPT = CancellationReceipt(
@@ -138,4 +140,51 @@ def test_a_text_that_twilio_refused_is_not_written_into_the_conversation(
         with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
             assert notify(pending("sms"), [RECEIPT]) is None
     assert len(twilio.requests) == 1 and rasa.requests == []
-    assert "text failed" in caplog.text
+    assert "text failed (0 of 1 sent)" in caplog.text
+
+
+def plans(count: int) -> list[CancellationReceipt]:
+    """Receipts for a customer who had ``count`` plans, each its own code."""
+    return [
+        dataclasses.replace(
+            RECEIPT,
+            subscription_id=f"sub_{n}",
+            plan_name=f"Plan {n}",
+            confirmation_code=f"GR-{n:06d}",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def test_many_receipts_are_texted_whole_in_as_few_texts_as_twilio_takes() -> None:
+    receipts = plans(20)  # about 2,000 characters together
+    with (
+        ScriptedServer(twilio_messages_api) as twilio,
+        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+    ):
+        told = notifier(texting(rasa.url, twilio.url))(pending("sms"), receipts)
+    bodies = [t["Body"] for t in texts_sent(twilio)]
+    assert len(bodies) == 2 and all(septets(b) <= MAX_BODY for b in bodies)
+    # each receipt whole in one text, in order, a blank line between them
+    said = [part for body in bodies for part in body.split("\n\n")]
+    assert said == [to_gsm7(replies.receipt_text(r, short=True)) for r in receipts]
+    assert told == "sms " + " ".join(f"SM{n:032d}" for n in (1, 2))
+    # the conversation's transcript holds both texts
+    assert json.loads(rasa.bodies[0])["text"] == "\n\n".join(bodies)
+
+
+def test_when_twilio_refuses_the_second_text_the_first_is_still_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused_second = ScriptedServer(
+        lambda n: twilio_messages_api(n) if n == 1 else (400, b"{}", 0.0)
+    )
+    with refused_second as twilio, ScriptedServer(lambda n: (200, b"{}", 0)) as rasa:
+        notify = notifier(texting(rasa.url, twilio.url))
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            told = notify(pending("sms"), plans(20))
+    first, _ = [t["Body"] for t in texts_sent(twilio)]
+    assert told == f"sms SM{1:032d} (1 of 2 texts)"
+    # the transcript shows what the customer got, not what was refused
+    assert json.loads(rasa.bodies[0])["text"] == first
+    assert "text failed (1 of 2 sent)" in caplog.text

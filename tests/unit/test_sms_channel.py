@@ -183,6 +183,9 @@ def test_fractions_are_spelled_out_apart_from_the_number_before_them() -> None:
     assert to_gsm7("1\u00bd months") == "1 1/2 months"
     assert to_gsm7("\u00bc, \u00be off") == "1/4, 3/4 off"
     assert to_gsm7("2\u00be") == "2 3/4"
+    # nor when a character dropped as unsendable stood between them
+    assert to_gsm7("1\u200b\u00bd months") == "1 1/2 months"
+    assert to_gsm7("2\U0001f642\u00be") == "2 3/4"
 
 
 def test_characters_of_two_septets_count_twice_towards_the_1600() -> None:

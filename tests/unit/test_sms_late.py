@@ -74,7 +74,9 @@ def channel(tmp_path: Any, texter: Optional[TwilioSender] = None) -> SmsChannel:
 Webhook = Callable[[dict[str, str]], Awaitable[HTTPResponse]]
 
 
-def webhook(sms_channel: SmsChannel, dialogue: SlowDialogue) -> Webhook:
+def webhook(
+    sms_channel: SmsChannel, dialogue: Callable[[UserMessage], Awaitable[None]]
+) -> Webhook:
     """The channel's Twilio webhook, called as Sanic would call it."""
     [route] = [
         route
@@ -110,6 +112,7 @@ def refuse_late_replies(sms_channel: SmsChannel, refuse: bool = True) -> None:
 def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sms, "TWILIO_DEADLINE_SECONDS", 0.1)
     monkeypatch.setattr(sms, "REPLAY_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(sms, "TURN_SECONDS_AT_LEAST", 0.01)
 
 
 def test_a_late_offer_answers_the_next_text_which_is_not_read_as_its_answer(
@@ -344,6 +347,28 @@ def test_a_late_answer_that_cannot_be_kept_is_texted_from_memory(
         assert secret not in caplog.text
 
 
+def test_a_late_answer_kept_nowhere_and_refused_by_twilio_is_logged_as_lost(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    long_offer, long_why = "o" * 1000, "w" * 1000  # two texts
+    with ScriptedServer(lambda n: (500, b"{}", 0.0)) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        refuse_late_replies(phone)  # neither noted nor kept
+        dialogue = SlowDialogue(0.2, replies=(long_offer, long_why))
+
+        async def conversation() -> None:
+            await phone._run_turn(dialogue, PHONE, "cancel")
+            await asyncio.sleep(0.6)
+
+        with caplog.at_level(logging.WARNING, logger="bot.channels.sms"):
+            asyncio.run(conversation())
+        sent = [t["Body"] for t in texts_sent(twilio)]
+    assert sent == [long_offer]  # the second would arrive without the first
+    assert "was lost" in caplog.text
+    assert not phone._unnoted
+
+
 def test_a_reply_the_database_would_not_store_is_still_the_answer(
     tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -384,6 +409,8 @@ def test_a_text_held_for_a_late_answer_texted_apart_is_not_read(
             first = await post(
                 {"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"}
             )
+            # the next text's wait is not cut short by its own deadline
+            monkeypatch.setattr(sms, "TWILIO_DEADLINE_SECONDS", 3.0)
             meanwhile = await post({"From": PHONE, "Body": "2", "MessageSid": "SM2"})
             return first, meanwhile
 
@@ -437,3 +464,67 @@ def test_texts_are_held_while_any_unnoted_turn_runs_and_not_for_ever(
     later = sms.time.monotonic() + TURN_ABANDONED_AFTER.total_seconds() + 1
     monkeypatch.setattr(sms.time, "monotonic", lambda: later)
     assert not phone._texts_held(PHONE)  # as a row would be, once abandoned
+
+
+def test_a_repeat_that_waited_for_the_first_delivery_answers_in_twilios_time(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio's 15 s run from the request: a repeat that waited for the first
+    delivery of its text, which then failed, has only what is left for the
+    turn it runs itself. A slow turn is late then, not answered past 15 s."""
+    monkeypatch.setattr(sms, "TWILIO_DEADLINE_SECONDS", 1.5)
+    monkeypatch.setattr(sms, "REPLAY_WAIT_SECONDS", 1.5)
+    phone = channel(tmp_path)
+    read: list[str] = []
+
+    async def dialogue(message: UserMessage) -> None:
+        read.append(message.text or "")
+        await asyncio.sleep(1.0)  # well within a whole deadline
+        if len(read) == 1:
+            raise RuntimeError("billing client crashed")
+        await message.output_channel.send_text_message(message.sender_id, OFFER)
+
+    post = webhook(phone, dialogue)
+    text = {"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"}
+
+    async def twilio_delivers_twice() -> list[HTTPResponse]:
+        first = asyncio.ensure_future(post(text))
+        while not read:  # the first delivery runs the turn
+            await asyncio.sleep(0.01)
+        again = await post(text)  # waits for the first, which fails at 1 s
+        with pytest.raises(RuntimeError):
+            await first
+        await asyncio.sleep(1.2)  # the late turn ends; its answer is kept
+        then = await post({"From": PHONE, "Body": "status", "MessageSid": "SM2"})
+        return [again, then]
+
+    again, then = asyncio.run(twilio_delivers_twice())
+    assert messages(again) == [sms.STILL_WORKING]
+    assert messages(then) == [OFFER]  # as the still-working text promised
+    assert read == ["cancel my plan", "cancel my plan"]
+
+
+def test_a_repeat_that_waited_then_waits_for_a_late_answer_only_in_twilios_time(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each wait is shorter than Twilio's time, two in a row are not: the
+    second ends at the request's deadline, with the still-working reply."""
+    phone = channel(tmp_path)
+    dialogue = SlowDialogue(2.5)
+    post = webhook(phone, dialogue)
+
+    async def conversation() -> HTTPResponse:
+        await phone._run_turn(dialogue, PHONE, "cancel my plan")  # late at once
+        monkeypatch.setattr(sms, "TWILIO_DEADLINE_SECONDS", 2.0)
+        monkeypatch.setattr(sms, "REPLAY_WAIT_SECONDS", 1.8)
+        # "2" is being answered elsewhere; that delivery fails and lets go
+        assert phone._claim("SM2") is None
+        released = asyncio.get_running_loop().call_later(1.2, phone._release, "SM2")
+        meanwhile = await post({"From": PHONE, "Body": "2", "MessageSid": "SM2"})
+        released.cancel()
+        await asyncio.sleep(0.8)  # the late turn ends
+        return meanwhile
+
+    meanwhile = asyncio.run(conversation())
+    assert messages(meanwhile) == [sms.STILL_WORKING]
+    assert dialogue.read == ["cancel my plan"]
