@@ -168,6 +168,14 @@ class ConversationLockStore(LockStore):
                 f"LOCK_STORE_TYPE must be in_memory or redis, got {kind!r}"
             )
 
+    @property
+    def shared_redis(self) -> Optional[Any]:
+        """Return the Redis the servers share (with its timeouts); None in memory.
+
+        The widget claims its messages there (bot/channels/widget_claims.py).
+        """
+        return self._redis.red if self._redis is not None else None
+
     @asynccontextmanager
     async def lock(
         self,

@@ -45,13 +45,15 @@ from sanic.request import Request
 from socketio import AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
-from bot.channels.widget_delivery import RecentMessages, client_id, handle_resend
+from bot.channels.widget_claims import Claim, claims_in
+from bot.channels.widget_delivery import RecentMessages, client_id, run_once
 from bot.channels.widget_replay import rejoin, seen_count
 from bot.channels.widget_shared import (
     SHARED_CHANNEL,
     SharedSockets,
     share_through_redis,
 )
+from bot.database import log_failure
 from bot.settings import Settings, SettingsError, settings
 
 log = logging.getLogger(__name__)
@@ -287,8 +289,9 @@ class WidgetInput(SocketIOInput):
 
         def turn_over(task: asyncio.Task[Any]) -> None:
             turns.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.error("widget: a turn failed", exc_info=task.exception())
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                log_failure(log, error, "widget: a turn failed")
 
         @webhook.listener("after_server_start")
         async def subscribe(app: Sanic, loop: Any) -> None:
@@ -378,10 +381,17 @@ class WidgetInput(SocketIOInput):
                 await on_new_message(message)
                 return None
             bot = agent()
-            if data.get("resent") is True and bot is not None and bot.is_ready():
-                run_after_receipt(handle_resend(bot, message, message_id))
-            else:
+            if bot is None or not bot.is_ready():
+                # no model loaded yet: Rasa's own path, which drops it
                 run_after_receipt(on_new_message(message))
+                return receipt
+            # With one server (the lock store in memory) there is no claim to
+            # make: the memory of ids above has made it.
+            claims = claims_in(bot.lock_store)
+            claim = claims.claim(session_id, message_id) if claims else Claim.FIRST
+            if claim is not Claim.DONE:
+                first = claim is Claim.FIRST and data.get("resent") is not True
+                run_after_receipt(run_once(bot, message, message_id, claims, first))
             return receipt
 
         @webhook.route(f"/static/{WIDGET_SCRIPT}", methods=["GET"])

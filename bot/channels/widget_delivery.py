@@ -13,15 +13,30 @@ and its turn must run once:
 
 - each server remembers the ids it received lately, so a resend of a
   message still in its turn there is acknowledged and dropped at once;
-- the id is kept in the user event's metadata, and a resend is looked up in
-  the conversation's tracker under the conversation's lock (the one Rasa
-  takes for a turn): a first attempt another server is still handling holds
-  or queues for that lock, so the lookup waits for it and finds it.
+- with several servers (the lock store in Redis), the first receipt on any
+  of them claims the id (bot/channels/widget_claims.py). Every turn of a
+  message checks the claim under the conversation's lock, the one Rasa
+  takes for a turn: the first to get there runs the message and marks the
+  claim done, a later one finds it done and stops, and a receipt that finds
+  it done is dropped at once. So a resend reaching a second server before
+  the first server's turn even asked for the lock (its event loop held for
+  longer than the widget waits by other turns' NLU) runs there, once; and a
+  server that died after claiming leaves the message to the resend;
+- a turn that did not claim its message itself (a resend; Redis did not
+  answer) also looks it up in the tracker, under the lock: the claim may
+  have expired, or the message run before it was claimed. With one server
+  (the lock store in memory) its memory of ids is the claim, and a resend
+  it does not remember (it restarted) is looked up the same way. A first
+  attempt another server is running holds or queues for the lock, so the
+  lookup waits for it and finds it.
 
-Not covered: a resend whose server takes the lock before the first
-attempt's server even asked for it (that server stalled for longer than the
-widget waits for an acknowledgement) runs twice; and when the tracker store
-cannot be read, a resend runs (a reply twice is better than a message lost).
+Not covered: a message runs twice when a server runs a resend's turn but
+Redis stops answering before it can mark the claim done, and the turn of
+the first receipt (which claimed it, on a server that stalled) then finds
+the claim as it left it. A resend whose claim and tracker both cannot be
+read runs, even if it has run (a reply twice is better than a message
+lost). And as for any turn, one that outlives the lock's lifetime lets the
+next one in.
 """
 
 from __future__ import annotations
@@ -33,6 +48,8 @@ from typing import Any, Iterable, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import Event, UserUttered
+
+from bot.channels.widget_claims import Claim, MessageClaims
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +100,48 @@ def received_in(events: Iterable[Event], message_id: str) -> bool:
     return False
 
 
-async def handle_resend(agent: Any, message: UserMessage, message_id: str) -> None:
-    """Run a resent message's turn, unless the conversation already has it.
+async def run_once(
+    agent: Any,
+    message: UserMessage,
+    message_id: str,
+    claims: Optional[MessageClaims] = None,
+    claimed_here: bool = False,
+) -> None:
+    """Run a message's turn unless it has run already, on this server or another.
 
     What ``Agent.handle_message`` does (the conversation's lock, then the
-    processor), with the lookup inside the lock.
+    processor), with the checks inside the lock. ``claimed_here``: this
+    receipt claimed the message, so a claim still as it left it means that
+    no other turn has run the message.
     """
-    async with agent.lock_store.lock(message.sender_id):
-        try:
-            tracker = await agent.tracker_store.retrieve_full_tracker(message.sender_id)
-        except Exception:
-            log.warning(
-                "widget: could not look up a resent message in %s",
-                message.sender_id,
-                exc_info=True,
-            )
-            tracker = None
-        if tracker is not None and received_in(tracker.events, message_id):
-            log.info("widget: %s already has message %s", message.sender_id, message_id)
+    conversation_id = message.sender_id
+    async with agent.lock_store.lock(conversation_id):
+        claim = claims.state(conversation_id, message_id) if claims else Claim.NONE
+        if claim is Claim.DONE:
+            log.info("widget: message %s of %s has run", message_id, conversation_id)
+            return
+        # In memory (one server) the receipt's memory of ids was the claim.
+        as_left = claimed_here and (claims is None or claim is Claim.CLAIMED)
+        if not as_left and await already_received(agent, conversation_id, message_id):
+            log.info("widget: %s already has message %s", conversation_id, message_id)
+            if claims is not None:
+                claims.mark_done(conversation_id, message_id)
             return
         await agent.processor.handle_message(message)
+        if claims is not None:
+            claims.mark_done(conversation_id, message_id)
+
+
+async def already_received(agent: Any, conversation_id: str, message_id: str) -> bool:
+    """Return whether the conversation's tracker holds the message; False unread."""
+    try:
+        tracker = await agent.tracker_store.retrieve_full_tracker(conversation_id)
+    except Exception:
+        log.warning(
+            "widget: could not look up message %s in %s",
+            message_id,
+            conversation_id,
+            exc_info=True,
+        )
+        return False
+    return tracker is not None and received_in(tracker.events, message_id)

@@ -13,9 +13,12 @@ import asyncio
 import json
 import os
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -283,5 +286,92 @@ async def test_a_widget_message_sent_again_to_the_other_server_runs_once(
         ], said()
     finally:
         locks.close()
+        await here.client.disconnect()
+        await there.client.disconnect()
+
+
+def serving_processes(url: str) -> list[int]:
+    """Return the ids of the processes (this session's) listening for ``url``."""
+    port = urlsplit(url).port
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            listening = fields[3] == "0A"
+            if listening and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                sockets.add(f"socket:[{fields[9]}]")
+    found = []
+    for descriptors in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in sockets for fd in descriptors.iterdir()):
+                found.append(int(descriptors.parent.name))
+        except OSError:
+            continue  # another user's process, or one that just ended
+    assert found, f"nothing of ours listens on port {port}"
+    return found
+
+
+@contextmanager
+def stalled(url: str) -> Iterator[None]:
+    """Hold a Rasa server still, as a loop busy with other turns' NLU holds it."""
+    processes = serving_processes(url)
+    for process in processes:
+        os.kill(process, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in processes:
+            os.kill(process, signal.SIGCONT)
+
+
+async def test_a_widget_message_the_other_server_runs_first_runs_once(
+    production: tuple[Stack, str],
+) -> None:
+    """The first server is too busy to read the message: no acknowledgement in
+    10 s, so the widget reconnects to the other server and sends it again.
+    That one runs it; the first, once it reads the message at last, must not
+    run it again, although its turn never asked for the lock before."""
+    stack, tracker_db = production
+    first, second = stack.rasa_urls
+    here, there = WidgetTab(first), WidgetTab(second)
+    try:
+        conversation = await here.open()
+        assert await there.open(conversation) == conversation
+
+        def said() -> list[tuple[str, str]]:
+            return [
+                (e["text"], e["metadata"]["gracious"].get("client_id"))
+                for e in tracker_events(tracker_db, conversation)
+                if e["event"] == "user"
+            ]
+
+        async def until_saved(message_id: str) -> None:
+            # the tracker is saved as the turn ends, just after its replies
+            deadline = asyncio.get_running_loop().time() + 30
+            while message_id not in [client for _, client in said()]:
+                assert asyncio.get_running_loop().time() < deadline, said()
+                await asyncio.sleep(0.1)
+
+        hello = "7c2e9b4a-1d3f-4e5a-9b6c-8d7e6f5a4b3c"
+        with stalled(first):
+            await here.client.emit(
+                "user_uttered", {"message": "hello", "client_id": hello}
+            )
+            assert await there.send("hello", hello, resent=True) == {"received": hello}
+            assert await there.next_text()
+            await until_saved(hello)
+
+        # the first server reads "hello" now, then this; turns go one at a
+        # time, in order, so a second run of "hello" would come before it
+        asked = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"
+        assert await here.send("is my subscription still active?", asked) == {
+            "received": asked
+        }
+        await until_saved(asked)
+        assert said() == [
+            ("hello", hello),
+            ("is my subscription still active?", asked),
+        ], said()
+    finally:
         await here.client.disconnect()
         await there.client.disconnect()

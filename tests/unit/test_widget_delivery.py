@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Optional
 
 import pytest
+import redis
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels.widget import USER_EVENT, WidgetInput
+from bot.channels.widget_claims import Claim, claims_in
 from bot.channels.widget_delivery import (
     RecentMessages,
     client_id,
-    handle_resend,
     received_in,
+    run_once,
 )
+from bot.lock_store import ConversationLockStore
 from bot.settings import Settings
+from scripts.processes import free_port
+from tests.support.services import needs_redis
 
 CONVERSATION = "c" * 32
 MESSAGE_ID = "0b6f3c1e-9a4d-4d2e-8f31-5c7a2b9e4d10"
@@ -65,10 +73,12 @@ async def agent_with(*events: Any) -> Any:
     )
 
 
-def message(text: str = "4242", message_id: str = MESSAGE_ID) -> UserMessage:
+def message(
+    text: str = "4242", message_id: str = MESSAGE_ID, sender: str = CONVERSATION
+) -> UserMessage:
     return UserMessage(
         text,
-        sender_id=CONVERSATION,
+        sender_id=sender,
         metadata={"gracious": {"channel": "web", "client_id": message_id}},
     )
 
@@ -117,13 +127,13 @@ def test_the_tracker_knows_a_message_by_the_id_in_its_metadata() -> None:
 
 async def test_a_resend_the_conversation_already_has_is_not_run_again() -> None:
     agent = await agent_with(said("4242", MESSAGE_ID))
-    await handle_resend(agent, message(), MESSAGE_ID)
+    await run_once(agent, message(), MESSAGE_ID)
     assert agent.processor.turns == []
 
 
 async def test_a_resend_of_a_message_that_never_arrived_runs() -> None:
     agent = await agent_with(said("hello", "an-earlier-message"))
-    await handle_resend(agent, message(), MESSAGE_ID)
+    await run_once(agent, message(), MESSAGE_ID)
     assert [turn.text for turn in agent.processor.turns] == ["4242"]
 
 
@@ -139,7 +149,7 @@ async def test_a_resend_waits_for_a_first_attempt_another_server_is_running() ->
 
     running = asyncio.create_task(first_attempt())
     await started.wait()
-    await handle_resend(agent, message(), MESSAGE_ID)
+    await run_once(agent, message(), MESSAGE_ID)
     await running
     assert len(agent.processor.turns) == 1
 
@@ -151,21 +161,21 @@ async def test_when_the_tracker_store_cannot_be_read_a_resend_runs() -> None:
         raise ConnectionError("tracker store down")
 
     agent.tracker_store.retrieve_full_tracker = unreachable
-    await handle_resend(agent, message(), MESSAGE_ID)
+    await run_once(agent, message(), MESSAGE_ID)
     assert len(agent.processor.turns) == 1
 
 
 class Channel:
-    """The widget channel's user_uttered handler, on a socket in CONVERSATION."""
+    """The widget channel's user_uttered handler, on a socket in a conversation."""
 
-    def __init__(self, agent: Any = None) -> None:
+    def __init__(self, agent: Any = None, conversation: str = CONVERSATION) -> None:
         self.turns: list[UserMessage] = []
         widget = WidgetInput(config=Settings(billing_api_key=KEY))
         webhook = widget.blueprint(self.on_new_message)
         if agent is not None:
             webhook.ctx.app = SimpleNamespace(ctx=SimpleNamespace(agent=agent))
         sio: Any = widget.sio
-        self.session = {"session_id": CONVERSATION, "customer_id": None}
+        self.session = {"session_id": conversation, "customer_id": None}
 
         async def get_session(sid: str) -> dict[str, Any]:
             return self.session
@@ -226,3 +236,152 @@ async def test_an_empty_message_is_acknowledged_and_nothing_runs() -> None:
     assert await channel.send({"message": "  ", "client_id": MESSAGE_ID}) is None
     assert await channel.send("not an object") is None
     assert channel.turns == []
+
+
+# Several Rasa servers: one tracker store (PostgreSQL's place), one Redis.
+
+
+class StalledLockStore:
+    """A server's lock store, its turns held before they ask for the lock.
+
+    As a server's event loop is held by other turns' NLU: the message is
+    received (and claimed), its turn has not asked for the lock yet.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.shared_redis = getattr(store, "shared_redis", None)
+        self.resume = asyncio.Event()
+        self.turns_asked = self.turns_ended = 0
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str, *args: Any) -> AsyncIterator[Any]:
+        self.turns_asked += 1
+        await self.resume.wait()
+        async with self.store.lock(conversation_id, *args) as held:
+            yield held
+        self.turns_ended += 1
+
+
+def two_servers() -> tuple[Any, Any]:
+    """Two Rasa servers locking conversations in the machine's Redis."""
+    tracker_store = InMemoryTrackerStore(Domain.empty())
+    prefix = f"test_lock_{uuid.uuid4().hex}:"
+    servers = tuple(
+        SimpleNamespace(
+            tracker_store=tracker_store,
+            lock_store=ConversationLockStore(
+                EndpointConfig(
+                    url="127.0.0.1", kind="redis", port="6379", key_prefix=prefix
+                )
+            ),
+            processor=Processor(tracker_store),
+            is_ready=lambda: True,
+        )
+        for _ in range(2)
+    )
+    return servers[0], servers[1]
+
+
+async def until(condition: Any) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the turns did not get there in 5 s")
+
+
+@needs_redis
+async def test_a_resend_that_overtakes_a_stalled_first_server_runs_once() -> None:
+    """The first server took "no thanks" and stalled before its turn asked for
+    the lock: no acknowledgement for 10 s, so the widget sent it again to the
+    other server, which runs it. The first server's turn then stops."""
+    first, second = two_servers()
+    first.lock_store = StalledLockStore(first.lock_store)
+    talk = uuid.uuid4().hex
+    here, there = Channel(first, talk), Channel(second, talk)
+    data = {"message": "no thanks", "client_id": MESSAGE_ID}
+    assert await here.send(data) == {"received": MESSAGE_ID}
+    assert await there.send({**data, "resent": True}) == {"received": MESSAGE_ID}
+    # had the first server died there, the message would still have run
+    await until(lambda: second.processor.turns)
+
+    first.lock_store.resume.set()
+    await until(lambda: first.lock_store.turns_ended)
+    turns = first.processor.turns + second.processor.turns + here.turns
+    assert [turn.text for turn in turns] == ["no thanks"]
+    assert [turn.text for turn in second.processor.turns] == ["no thanks"]
+    tracker = await second.tracker_store.retrieve_full_tracker(talk)
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+        "no thanks"
+    ]
+
+
+@needs_redis
+async def test_a_resend_of_a_message_another_server_ran_is_dropped_on_receipt() -> None:
+    first, second = two_servers()
+    second.lock_store = StalledLockStore(second.lock_store)
+    second.lock_store.resume.set()
+    talk = uuid.uuid4().hex
+    here, there = Channel(first, talk), Channel(second, talk)
+    data = {"message": "4242", "client_id": MESSAGE_ID}
+    assert await here.send(data) == {"received": MESSAGE_ID}
+    await until(lambda: first.processor.turns)
+    claims = claims_in(second.lock_store)
+    assert claims is not None
+    await until(lambda: claims.state(talk, MESSAGE_ID) is Claim.DONE)
+
+    async def unreadable(conversation_id: str) -> None:
+        raise ConnectionError("tracker store down")
+
+    # found done in Redis: the tracker, unreadable just now, is not needed
+    second.tracker_store.retrieve_full_tracker = unreadable
+    assert await there.send({**data, "resent": True}) == {"received": MESSAGE_ID}
+    assert [turn.text for turn in first.processor.turns] == ["4242"]
+    assert second.processor.turns == [] and there.turns == []
+    assert second.lock_store.turns_asked == 0  # no turn even began
+
+
+@needs_redis
+async def test_a_turn_that_finds_its_message_done_under_the_lock_stops() -> None:
+    """Another server ran it while this one's turn waited for the lock."""
+    first, _ = two_servers()
+    talk = uuid.uuid4().hex
+    claims = claims_in(first.lock_store)
+    assert claims is not None
+    assert claims.claim(talk, MESSAGE_ID) is Claim.FIRST
+    claims.mark_done(talk, MESSAGE_ID)
+
+    async def unreadable(conversation_id: str) -> None:
+        raise ConnectionError("tracker store down")
+
+    first.tracker_store.retrieve_full_tracker = unreadable
+    await run_once(first, message(sender=talk), MESSAGE_ID, claims, True)
+    assert first.processor.turns == []
+
+
+@needs_redis
+async def test_a_claim_gone_before_the_first_turn_leaves_it_to_the_tracker() -> None:
+    """It expired (the server stalled for an hour) or Redis lost it; the
+    message ran meanwhile: the tracker holds it, and it does not run again."""
+    first, second = two_servers()
+    talk = uuid.uuid4().hex
+    claims = claims_in(first.lock_store)
+    assert claims is not None
+    assert claims.claim(talk, MESSAGE_ID) is Claim.FIRST
+    await second.processor.handle_message(message(sender=talk))
+    claims.red.delete(f"gracious_widget_message:{talk}:{MESSAGE_ID}")
+    await run_once(first, message(sender=talk), MESSAGE_ID, claims, True)
+    assert first.processor.turns == []
+    assert claims.state(talk, MESSAGE_ID) is Claim.DONE
+
+
+async def test_when_redis_does_not_answer_the_claim_the_message_runs() -> None:
+    agent = await agent_with(said("hello"))
+    nowhere = redis.Redis(port=free_port(), socket_connect_timeout=1, socket_timeout=1)
+    agent.lock_store.shared_redis = nowhere  # the lock itself still works
+    channel = Channel(agent)
+    data = {"message": "cancel my subscription", "client_id": MESSAGE_ID}
+    assert await channel.send(data) == {"received": MESSAGE_ID}
+    await until(lambda: agent.processor.turns)
+    assert [turn.text for turn in agent.processor.turns] == ["cancel my subscription"]
