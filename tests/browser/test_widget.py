@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import time
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -107,11 +107,14 @@ def test_an_anonymous_visitor_gives_the_email_on_a_phone(
     assert widget_stack.billing.subscription(customer).cancel_at_period_end
 
 
-def asked_for_the_card(widget_stack: Stack, new_page: Any) -> tuple[Any, Any, Widget]:
+def asked_for_the_card(
+    widget_stack: Stack, new_page: Any, page: Optional[Any] = None
+) -> tuple[Any, Any, Widget]:
     """An anonymous visitor asks to cancel and gives the email; the bot asks
-    for the card. Returns the customer, the page and its widget."""
+    for the card. ``page``: one set up before the widget loads, if the test
+    needs that. Returns the customer, the page and its widget."""
     customer = widget_stack.billing.new_customer("premium-monthly")
-    page = new_page(DESKTOP)
+    page = page or new_page(DESKTOP)
     page.goto(widget_stack.demo_url)
     widget = Widget(page)
     widget.open()
@@ -329,9 +332,7 @@ def test_a_reply_lost_on_the_way_is_shown_once_after_reconnecting(
     widget_stack: Stack, new_page: Any
 ) -> None:
     customer, page, widget = asked_for_the_card(widget_stack, new_page)
-    conversation = page.evaluate(
-        "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).sessionId"
-    )
+    conversation = stored_state(page)["sessionId"]
     before = len(widget.bot_messages())
     answered = len(widget_stack.bot_texts(conversation))
 
@@ -366,18 +367,17 @@ def card_asked_on_watched_sockets(
     """As asked_for_the_card, with the page's sockets in the test's hands.
     Returns the customer, the page, its widget, its sockets and the
     conversation id."""
-    customer = widget_stack.billing.new_customer("premium-monthly")
     page = new_page(DESKTOP)
     sockets = WidgetSockets(page)
-    page.goto(widget_stack.demo_url)
-    widget = Widget(page)
-    widget.open()
-    widget.tap("Cancel my subscription")
-    assert "last 4 digits" in widget.say(customer.email)
-    conversation = page.evaluate(
-        "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).sessionId"
+    customer, page, widget = asked_for_the_card(widget_stack, new_page, page)
+    return customer, page, widget, sockets, stored_state(page)["sessionId"]
+
+
+def stored_state(page: Any) -> dict[str, Any]:
+    """What the widget keeps in the tab for an anonymous visitor."""
+    return dict(
+        page.evaluate("JSON.parse(sessionStorage.getItem('gracious-demo-anonymous'))")
     )
-    return customer, page, widget, sockets, conversation
 
 
 def customer_said(widget_stack: Stack, conversation: str) -> list[str]:
@@ -387,12 +387,7 @@ def customer_said(widget_stack: Stack, conversation: str) -> list[str]:
 
 def outbox(page: Any) -> list[Any]:
     """What the widget keeps in the tab, waiting for the bot to acknowledge."""
-    return list(
-        page.evaluate(
-            "JSON.parse(sessionStorage.getItem('gracious-demo-anonymous')).waiting"
-            " || []"
-        )
-    )
+    return list(stored_state(page).get("waiting") or [])
 
 
 def test_a_message_sent_on_a_socket_that_died_unnoticed_arrives_once(
