@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import signal
 import threading
 from typing import Callable, Optional
@@ -41,6 +42,7 @@ from bot.billing import (
     Verification,
     VerificationExpired,
 )
+from bot.channels.notices import MAX_NOTICE_LENGTH
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import BETWEEN_REPLIES, sms_bodies
 from bot.database import log_failure
@@ -151,32 +153,93 @@ def carry_out(
     return "cancelled"
 
 
-def post_notice(
+def notice_parts(pieces: list[str], between: str) -> list[str]:
+    """Return ``pieces`` joined by ``between`` into as few notices as the route takes.
+
+    A notice ends only between pieces (a receipt, a text), so no receipt is
+    read half in one message and half in the next. A piece longer than a
+    notice on its own is cut at the last sentence end that fits, else the
+    last space: the route refuses anything longer (MAX_NOTICE_LENGTH).
+    """
+    parts: list[str] = []
+    for piece in pieces:
+        for cut in _cut_to_notices(piece):
+            if parts and len(parts[-1] + between + cut) <= MAX_NOTICE_LENGTH:
+                parts[-1] += between + cut
+            else:
+                parts.append(cut)
+    return parts
+
+
+SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def _cut_to_notices(text: str) -> list[str]:
+    """Cut ``text`` into pieces of at most MAX_NOTICE_LENGTH, between sentences."""
+    cuts: list[str] = []
+    text = text.strip()
+    while len(text) > MAX_NOTICE_LENGTH:
+        # one character more: a space just past the limit ends a word that fits
+        window = text[: MAX_NOTICE_LENGTH + 1]
+        sentences = [m.end() for m in SENTENCE_END.finditer(window)]
+        words = [i for i, char in enumerate(window) if char.isspace()]
+        # a word longer than a notice is cut where it must be
+        end = (sentences or words or [MAX_NOTICE_LENGTH])[-1]
+        cuts.append(text[:end].rstrip())
+        text = text[end:].lstrip()
+    return [*cuts, text] if text else cuts
+
+
+def notice_id(pending: PendingCancellation, part: int) -> str:
+    """Return the id that makes posting ``part`` (from 1) again add nothing."""
+    # The first part keeps the id of the single notice posted before notices
+    # were split, so a request told then is not told again.
+    first = f"pending-cancellation-{pending.id}"
+    return first if part == 1 else f"{first}-{part}"
+
+
+def post_notices(
     settings: Settings,
     pending: PendingCancellation,
-    body: dict[str, str],
+    texts: list[str],
     timeout: tuple[float, float],
+    sent_by: Optional[str] = None,
 ) -> bool:
-    """Add a message to the customer's conversation on the Rasa server."""
+    """Add messages to the customer's conversation on the Rasa server, in order.
+
+    Return whether every one was taken. Each is at most MAX_NOTICE_LENGTH
+    (``notice_parts``) and has its own ``notice_id``.
+    """
     url = (
         f"{settings.rasa_url}/webhooks/notices/conversations/"
         f"{quote(pending.conversation_id, safe='')}"
     )
-    try:
-        answer = requests.post(
-            url,
-            # One notice per saved cancellation, however often it is posted.
-            json={**body, "notice_id": f"pending-cancellation-{pending.id}"},
-            headers={"X-Gracious-Notice-Key": settings.notice_key},
-            timeout=timeout,
-        )
-        answer.raise_for_status()
-    except requests.RequestException as error:
-        # The cancellation stands and billing emailed it: not retried.
-        log.warning(
-            "pending cancellation %s done; not told in the chat: %s", pending.id, error
-        )
-        return False
+    for part, text in enumerate(texts, start=1):
+        body = {"text": text, "notice_id": notice_id(pending, part)}
+        if sent_by:
+            body["sent_by"] = sent_by
+        try:
+            answer = requests.post(
+                url,
+                json=body,
+                headers={"X-Gracious-Notice-Key": settings.notice_key},
+                timeout=timeout,
+            )
+            answer.raise_for_status()
+        except requests.RequestException as error:
+            # The cancellation stands and billing emailed it: not retried. Nor
+            # the parts after this one: the transcript would skip a receipt,
+            # and a Rasa server that is down would refuse them too. The parts
+            # before it stay; posting them again would add nothing.
+            log.warning(
+                "pending cancellation %s done; not told in the chat "
+                "(%d of %d notices posted): %s",
+                pending.id,
+                part - 1,
+                len(texts),
+                error,
+            )
+            return False
     return True
 
 
@@ -189,7 +252,7 @@ def sms_notifier(
     between them, and a second only past Twilio's 1600 characters
     (``sms_bodies``). What was sent is also written into the SMS conversation
     (when the notice key is set), so its transcript shows what the customer
-    was told.
+    was told: whole texts, as many in a notice as the route takes.
     """
     sender = None
     if settings.twilio_account_sid and settings.twilio_from_number:
@@ -233,8 +296,8 @@ def sms_notifier(
             return None
         told = bodies[: len(sids)]
         if settings.notice_key:
-            sent = {"text": BETWEEN_REPLIES.join(told), "sent_by": "sms"}
-            post_notice(settings, pending, sent, timeout)
+            transcript = notice_parts(told, BETWEEN_REPLIES)
+            post_notices(settings, pending, transcript, timeout, sent_by="sms")
         part = "" if told == bodies else f" ({len(sids)} of {len(bodies)} texts)"
         return "sms " + " ".join(sids) + part
 
@@ -256,10 +319,11 @@ def conversation_notifier(
                 pending.id,
             )
             return None
-        text = " ".join(
-            [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)]
+        parts = notice_parts(
+            [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)], " "
         )
-        if not post_notice(settings, pending, {"text": text}, timeout):
+        # Told only if every part arrived (post_notices logs how many did).
+        if not post_notices(settings, pending, parts, timeout):
             return None
         return "conversation"
 

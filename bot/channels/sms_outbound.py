@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 # Twilio's error pages; anything else in more_info is not repeated
 TWILIO_ERROR_PAGE = re.compile(r"^https://www\.twilio\.com/docs/errors/\d{1,6}$")
+# What ``send`` returns for a message Twilio took without saying its SID.
+NO_SID = "(no sid)"
 
 
 class SmsNotSent(RuntimeError):
@@ -66,7 +68,7 @@ class TwilioSender:
         self._session = session or requests.Session()
 
     def send(self, to: str, body: str) -> str:
-        """Send one text; return Twilio's message SID."""
+        """Send one text; return Twilio's message SID (NO_SID if it gave none)."""
         try:
             answer = self._session.post(
                 self._url,
@@ -76,6 +78,25 @@ class TwilioSender:
             )
         except requests.RequestException as error:
             raise SmsNotSent(f"Twilio unreachable: {type(error).__name__}") from None
-        if answer.status_code not in (200, 201):
+        if not 200 <= answer.status_code < 300:
             raise _refusal(answer)
-        return str(answer.json().get("sid", ""))
+        return _sid(answer)
+
+
+def _sid(accepted: requests.Response) -> str:
+    """Return the SID of a message Twilio took, or NO_SID if it gave none."""
+    try:
+        message: Any = accepted.json()
+    except ValueError:
+        message = None
+    sid = message.get("sid") if isinstance(message, dict) else None
+    if isinstance(sid, str) and sid:
+        return sid
+    # A 2xx means the text is on its way: an error now would fail the retry
+    # round after the customer got it, and a later round would text it again.
+    # Only the status is logged: the answer may quote the number or the text.
+    log.warning(
+        "Twilio took a text (%d) but its answer held no message SID",
+        accepted.status_code,
+    )
+    return NO_SID

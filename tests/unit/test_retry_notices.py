@@ -10,15 +10,18 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 from bot import replies
 from bot.billing.models import CancellationReceipt, Money
+from bot.channels.notices import MAX_NOTICE_LENGTH, read_notice
+from bot.channels.sms_outbound import NO_SID
 from bot.channels.sms_text import MAX_BODY, septets, to_gsm7
 from bot.pending import PendingCancellation
-from bot.retry_worker import conversation_notifier, notifier
+from bot.retry_worker import conversation_notifier, notice_parts, notifier
 from bot.settings import Settings
 from tests.support.fake_http import ScriptedServer
 from tests.support.sms import texts_sent, twilio_messages_api
@@ -34,6 +37,44 @@ RECEIPT = CancellationReceipt(
     Money(1500, "USD"),
     False,
 )
+
+
+class NoticeRoute(ScriptedServer):
+    """Rasa's notice route as the worker meets it (bot/channels/notices.py).
+
+    It refuses what the real route refuses (``read_notice``: 400 and why),
+    and holds a notice once per conversation and ``notice_id``. ``down_from``
+    makes it answer 503 from that request on, as a Rasa server that stopped.
+    """
+
+    def __init__(self, down_from: int = 0) -> None:
+        super().__init__(self._answer)
+        self.down_from = down_from
+        # (path, body) of every notice the conversation holds, in order
+        self.held: list[tuple[str, dict[str, Any]]] = []
+
+    def __enter__(self) -> NoticeRoute:
+        super().__enter__()
+        return self
+
+    def _answer(self, number: int) -> tuple[int, bytes, float]:
+        if self.down_from and number >= self.down_from:
+            return 503, b"{}", 0.0
+        path, body = self.paths[number - 1], json.loads(self.bodies[number - 1])
+        notice = read_notice(body)
+        if isinstance(notice, str):
+            return 400, json.dumps({"error": notice}).encode(), 0.0
+        notice_id = notice[2]
+        if notice_id and (path, notice_id) in {
+            (p, held.get("notice_id")) for p, held in self.held
+        }:
+            return 200, b'{"sent_live": false, "already_told": true}', 0.0
+        self.held.append((path, body))
+        return 200, b'{"sent_live": false}', 0.0
+
+    @property
+    def notices(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.held]
 
 
 def pending(
@@ -67,7 +108,7 @@ def texting(rasa_url: str, twilio_url: str) -> Settings:
 
 
 def test_the_receipt_goes_into_the_conversation_it_was_asked_in() -> None:
-    with ScriptedServer(lambda n: (200, b'{"sent_live": true}', 0)) as rasa:
+    with NoticeRoute() as rasa:
         told = conversation_notifier(settings_for(rasa.url))(pending(), [RECEIPT])
     assert told == "conversation"
     # the conversation id is one path segment, whatever it holds
@@ -98,7 +139,7 @@ def test_a_notice_that_does_not_arrive_is_logged_and_not_retried(
 def test_without_a_notice_key_nothing_is_sent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with ScriptedServer(lambda n: (200, b"{}", 0)) as rasa:
+    with NoticeRoute() as rasa:
         with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
             told = conversation_notifier(settings_for(rasa.url, key=""))(
                 pending(), [RECEIPT]
@@ -111,7 +152,7 @@ def test_sms_customers_are_texted_and_others_told_in_the_chat() -> None:
     twilio_reply = b'{"sid": "SM123"}'
     with (
         ScriptedServer(lambda n: (201, twilio_reply, 0)) as twilio,
-        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+        NoticeRoute() as rasa,
     ):
         notify = notifier(texting(rasa.url, twilio.url))
         assert notify(pending("sms", "+15555550100"), [RECEIPT]) == "sms SM123"
@@ -134,7 +175,7 @@ def test_a_text_that_twilio_refused_is_not_written_into_the_conversation(
 ) -> None:
     with (
         ScriptedServer(lambda n: (400, b'{"message": "bad number"}', 0)) as twilio,
-        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+        NoticeRoute() as rasa,
     ):
         notify = notifier(texting(rasa.url, twilio.url))
         with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
@@ -160,7 +201,7 @@ def test_many_receipts_are_texted_whole_in_as_few_texts_as_twilio_takes() -> Non
     receipts = plans(20)  # about 2,000 characters together
     with (
         ScriptedServer(twilio_messages_api) as twilio,
-        ScriptedServer(lambda n: (200, b"{}", 0)) as rasa,
+        NoticeRoute() as rasa,
     ):
         told = notifier(texting(rasa.url, twilio.url))(pending("sms"), receipts)
     bodies = [t["Body"] for t in texts_sent(twilio)]
@@ -169,8 +210,9 @@ def test_many_receipts_are_texted_whole_in_as_few_texts_as_twilio_takes() -> Non
     said = [part for body in bodies for part in body.split("\n\n")]
     assert said == [to_gsm7(replies.receipt_text(r, short=True)) for r in receipts]
     assert told == "sms " + " ".join(f"SM{n:032d}" for n in (1, 2))
-    # the conversation's transcript holds both texts
-    assert json.loads(rasa.bodies[0])["text"] == "\n\n".join(bodies)
+    # the conversation's transcript holds both texts: together they are longer
+    # than one notice may be, so each is a notice of its own
+    assert [notice["text"] for notice in rasa.notices] == bodies
 
 
 def test_when_twilio_refuses_the_second_text_the_first_is_still_told(
@@ -179,12 +221,118 @@ def test_when_twilio_refuses_the_second_text_the_first_is_still_told(
     refused_second = ScriptedServer(
         lambda n: twilio_messages_api(n) if n == 1 else (400, b"{}", 0.0)
     )
-    with refused_second as twilio, ScriptedServer(lambda n: (200, b"{}", 0)) as rasa:
+    with refused_second as twilio, NoticeRoute() as rasa:
         notify = notifier(texting(rasa.url, twilio.url))
         with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
             told = notify(pending("sms"), plans(20))
     first, _ = [t["Body"] for t in texts_sent(twilio)]
     assert told == f"sms SM{1:032d} (1 of 2 texts)"
     # the transcript shows what the customer got, not what was refused
-    assert json.loads(rasa.bodies[0])["text"] == first
+    assert [notice["text"] for notice in rasa.notices] == [first]
     assert "text failed (1 of 2 sent)" in caplog.text
+
+
+def notice_ids(count: int) -> list[str]:
+    return ["pending-cancellation-7"] + [
+        f"pending-cancellation-7-{part}" for part in range(2, count + 1)
+    ]
+
+
+def test_many_receipts_reach_the_chat_in_notices_the_route_takes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receipts = plans(30)  # about 5,600 characters together
+    with NoticeRoute() as rasa:
+        notify = conversation_notifier(settings_for(rasa.url))
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            assert notify(pending(), receipts) == "conversation"
+            # a worker that died before writing it down tells the customer again
+            assert notify(pending(), receipts) == "conversation"
+    assert "not told" not in caplog.text
+    texts = [notice["text"] for notice in rasa.notices]
+    assert all(len(text) <= MAX_NOTICE_LENGTH for text in texts)
+    # posted twice, held once: each part has its own id
+    assert len(rasa.requests) == 2 * len(texts) == 6
+    assert [notice["notice_id"] for notice in rasa.notices] == notice_ids(3)
+    # in order, every receipt whole in one notice
+    said = [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)]
+    assert " ".join(texts) == " ".join(said)
+    assert all(sum(line in text for text in texts) == 1 for line in said)
+
+
+def test_notices_after_one_that_failed_wait_and_are_added_once_posted_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receipts = plans(30)
+    with NoticeRoute(down_from=2) as rasa:
+        notify = conversation_notifier(settings_for(rasa.url))
+        with caplog.at_level(logging.WARNING, "gracious.retry_worker"):
+            assert notify(pending(), receipts) is None
+        told_first = [notice["notice_id"] for notice in rasa.notices]
+        asked_first = len(rasa.requests)
+        rasa.down_from = 0
+        # posting again (as a worker that died would) adds only what is missing
+        assert notify(pending(), receipts) == "conversation"
+    assert told_first == notice_ids(1) and asked_first == 2
+    assert "not told in the chat (1 of 3 notices posted)" in caplog.text
+    assert [notice["notice_id"] for notice in rasa.notices] == notice_ids(3)
+    said = [replies.DONE_LATER, *(replies.receipt_text(r) for r in receipts)]
+    assert " ".join(notice["text"] for notice in rasa.notices) == " ".join(said)
+
+
+def test_a_transcript_of_many_texts_is_written_in_notices_the_route_takes() -> None:
+    receipts = plans(40)  # three texts
+    with (
+        ScriptedServer(twilio_messages_api) as twilio,
+        NoticeRoute() as rasa,
+    ):
+        notify = notifier(texting(rasa.url, twilio.url))
+        told = notify(pending("sms", "+15555550100"), receipts)
+        # a worker that died before writing it down posts the transcript again
+        notify(pending("sms", "+15555550100"), receipts)
+    bodies = [text["Body"] for text in texts_sent(twilio)][:3]
+    assert told == "sms " + " ".join(f"SM{n:032d}" for n in (1, 2, 3))
+    # each text whole, in order, once: two would not fit in one notice
+    assert [notice["text"] for notice in rasa.notices] == bodies
+    assert [notice["notice_id"] for notice in rasa.notices] == notice_ids(3)
+    assert all(notice["sent_by"] == "sms" for notice in rasa.notices)
+    assert set(rasa.paths) == {"/webhooks/notices/conversations/%2B15555550100"}
+    assert len(rasa.requests) == 6
+
+
+def test_a_receipt_longer_than_a_notice_is_cut_between_sentences() -> None:
+    plan = " ".join(f"Plan part {n} of a very long name." for n in range(120))
+    receipt = dataclasses.replace(RECEIPT, plan_name=plan)
+    with NoticeRoute() as rasa:
+        told = conversation_notifier(settings_for(rasa.url))(pending(), [receipt])
+    assert told == "conversation"
+    texts = [notice["text"] for notice in rasa.notices]
+    assert len(texts) > 2 and all(len(text) <= MAX_NOTICE_LENGTH for text in texts)
+    assert all(text.endswith(".") for text in texts)
+    said = f"{replies.DONE_LATER} {replies.receipt_text(receipt)}"
+    assert " ".join(texts) == said
+
+
+def test_a_piece_with_no_sentence_end_is_cut_between_words_or_where_it_must() -> None:
+    words = " ".join(["word"] * 1000)  # 4,999 characters
+    parts = notice_parts([words], " ")
+    assert " ".join(parts) == words
+    assert all(set(part.split(" ")) == {"word"} for part in parts)
+    assert all(len(part) <= MAX_NOTICE_LENGTH for part in parts)
+    one_word = "x" * (2 * MAX_NOTICE_LENGTH + 1)
+    assert notice_parts([one_word], " ") == [
+        "x" * MAX_NOTICE_LENGTH,
+        "x" * MAX_NOTICE_LENGTH,
+        "x",
+    ]
+
+
+def test_a_text_twilio_took_without_naming_it_is_sent_once_and_written_down() -> None:
+    with (
+        ScriptedServer(lambda n: (201, b"<Response>queued</Response>", 0)) as twilio,
+        NoticeRoute() as rasa,
+    ):
+        told = notifier(texting(rasa.url, twilio.url))(pending("sms"), [RECEIPT])
+    assert told == f"sms {NO_SID}"
+    [text] = texts_sent(twilio)
+    assert [notice["text"] for notice in rasa.notices] == [text["Body"]]
