@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Optional, Type
 
+from gracious_database_errors import log_failure
 from pydantic import BaseModel, ValidationError
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
@@ -25,7 +26,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import cancellation, events, offers, subscriptions, verification
-from .database import log_failure
 from .errors import (
     ApiError,
     IdempotencyKeyRequired,

@@ -1,20 +1,17 @@
 """Engine creation and schema set-up for SQLite and PostgreSQL alike.
 
-Also ``log_failure``, which logs a database error without the values it
-quotes: the bot has its twin in bot/database.py, as this service imports
-nothing of the bot's.
+Its errors are logged with ``log_failure`` of the gracious_database_errors
+package, which keeps the values they quote out; the bot shares it, as this
+service imports nothing of the bot's.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from .schema import Base
 
@@ -75,85 +72,3 @@ def create_billing_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     """Create every missing table; existing tables and data are kept."""
     Base.metadata.create_all(engine)
-
-
-# A driver's own message quotes the row it refused (psycopg2: "DETAIL:  Key
-# (email)=(ana@example.com) already exists."), and so does every traceback
-# that prints it, wrapped or chained.
-_DRIVER_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
-try:
-    import psycopg2
-except ImportError:  # a SQLite-only installation
-    pass
-else:
-    _DRIVER_ERRORS += (psycopg2.Error,)
-
-
-def is_database_error(error: BaseException) -> bool:
-    """Return True for SQLAlchemy's errors and the database drivers' own."""
-    return isinstance(error, (SQLAlchemyError, *_DRIVER_ERRORS))
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """Yield ``error`` and each error a traceback of it would print too."""
-    seen: set[int] = set()
-    link: Optional[BaseException] = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        # as traceback.print_exception: "from None" hides the context
-        link = link.__cause__ or (
-            None if link.__suppress_context__ else link.__context__
-        )
-
-
-def _describe(error: BaseException) -> str:
-    name = type(error).__name__
-    if not is_database_error(error):
-        return name
-    driver = getattr(error, "orig", None) or error
-    details = []
-    if driver is not error:  # as SQLAlchemy names it: "sqlite3.IntegrityError"
-        details.append(f"{type(driver).__module__}.{type(driver).__qualname__}")
-    sqlstate = getattr(driver, "pgcode", None)  # sqlite has none
-    if sqlstate:
-        details.append(f"SQLSTATE {sqlstate}")
-    diag = getattr(driver, "diag", None)
-    for part in ("table", "column", "constraint"):  # names, never values
-        identifier = getattr(diag, f"{part}_name", None)
-        if identifier:
-            details.append(f"{part} {identifier}")
-    return f"{name} ({', '.join(details)})" if details else name
-
-
-def describe_database_error(error: BaseException) -> str:
-    """Return the error's class and, for a database error, its SQLSTATE and names.
-
-    Never an error's text: for an IntegrityError on a duplicate email,
-    "IntegrityError (psycopg2.errors.UniqueViolation, SQLSTATE 23505, table
-    customers, constraint customers_email_key)".
-    """
-    described = []
-    for link in _chain(error):
-        described.append(_describe(link))
-        if is_database_error(link):
-            break  # what it wraps is the driver's error, described with it
-    return ", from ".join(described)
-
-
-def log_failure(
-    logger: logging.Logger, error: BaseException, message: str, *args: object
-) -> None:
-    """Log ``error`` at ERROR level, with its traceback unless a database's.
-
-    An error that is or carries a database error is described in one line,
-    without its text, which quotes the customer's details it was writing; any
-    other error keeps its traceback, as a bug needs it.
-    """
-    # stacklevel: the record names the caller's line, not this one
-    if any(is_database_error(link) for link in _chain(error)):
-        logger.error(
-            message + ": %s", *args, describe_database_error(error), stacklevel=2
-        )
-    else:
-        logger.error(message, *args, exc_info=error, stacklevel=2)

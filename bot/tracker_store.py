@@ -6,18 +6,32 @@ emails) into the error the agent logs; and PostgreSQL's own message can quote
 a refused row ("DETAIL:  Failing row contains (...)"). endpoints.yml names
 this class instead of ``type: SQL``; Rasa passes it the same arguments (the
 ``url``, ``TRACKER_DATABASE_URL``, as ``host``), and the tables are Rasa's.
+
+Also the start-up check every channel's server makes: Rasa 3.6 answers a
+tracker store class it cannot import (or whose constructor raises an
+AttributeError) with a warning and keeps conversations in memory, where no
+other server sees them and a restart loses them.
+``refuse_to_serve_from_memory`` stops such a server instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Generator
 
-from rasa.core.tracker_store import SQLTrackerStore
+from gracious_database_errors import describe_database_error
+from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
+    FailSafeTrackerStore,
+    SQLTrackerStore,
+    TrackerStore,
+)
+from rasa.shared.exceptions import RasaException
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.database import describe_database_error
+log = logging.getLogger(__name__)
 
 
 class TrackerDatabaseError(Exception):
@@ -45,3 +59,53 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
                 yield session
         except SQLAlchemyError as error:
             raise TrackerDatabaseError(describe_database_error(error)) from None
+
+
+class ConversationsNotKept(RasaException):
+    """The Rasa server would keep conversations in memory: it must not serve."""
+
+
+def conversation_store(agent: Any) -> TrackerStore:
+    """Return the store that holds the agent's conversations, its wrappers removed.
+
+    The agent wraps every store in ``FailSafeTrackerStore``, and a store with
+    synchronous methods in ``AwaitableTrackerStore`` first.
+    """
+    store = agent.tracker_store
+    while isinstance(store, (FailSafeTrackerStore, AwaitableTrackerStore)):
+        store = store._tracker_store
+    return store
+
+
+def refuse_to_serve_from_memory(app: Any, loop: Any) -> None:
+    """Stop the server unless its agent keeps conversations in our SQL store.
+
+    A Sanic ``after_server_start`` listener: ``rasa run`` loads the agent
+    before the server starts (``load_agent_on_start``), model or not. Sanic
+    21.12 has no way to stop with a failure from a listener but an exception:
+    it leaves ``app.run``, and ``rasa`` exits with 1; ``app.stop()`` would
+    exit with 0, as if the server had been asked to stop. (With several Sanic
+    workers each one stops so, and the main process then exits with 0.)
+
+    Our store is required, not compared with what the endpoints file asked:
+    Rasa keeps no record of that, and every Gracious server's names this one.
+    """
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None:
+        problem = (
+            "Rasa's agent was not loaded when the server started, so where it "
+            "keeps conversations cannot be checked"
+        )
+    else:
+        store = conversation_store(agent)
+        if isinstance(store, PrivateSQLTrackerStore):
+            return
+        problem = (
+            f"Rasa keeps conversations in {type(store).__name__}, not in "
+            f"{PrivateSQLTrackerStore.__module__}.{PrivateSQLTrackerStore.__name__}"
+            ": the endpoints file's tracker_store could not be loaded (Rasa's "
+            "warning above names it). Other Rasa servers would not see these "
+            "conversations and a restart would lose them"
+        )
+    log.error("%s; not serving.", problem)
+    raise ConversationsNotKept(problem)

@@ -20,7 +20,7 @@ from bot.settings import rasa_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CODE = ["bot", "actions", "billing_service", "scripts", "tests"]
+CODE = ["bot", "actions", "billing_service", "scripts", "tests", "packages"]
 MODEL = "models/gracious.tar.gz"
 RASA = [sys.executable, "-m", "rasa"]
 PYTEST_NO_TESTS = 5

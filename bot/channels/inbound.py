@@ -15,6 +15,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.redaction import redact
+from bot.tracker_store import refuse_to_serve_from_memory
 
 log = logging.getLogger(__name__)
 IDENTITY_KINDS = ("phone", "customer_id")
@@ -46,7 +47,13 @@ def prepare(
 
 
 def add_health_route(webhook: Blueprint) -> Blueprint:
-    """Give a channel's blueprint the GET / health check every channel answers."""
+    """Give a channel's blueprint the GET / health check every channel answers.
+
+    And the start-up check: a server whose conversations would stay in
+    memory stops instead of answering healthy (bot/tracker_store.py).
+    """
+    # every channel registers it; the first to run stops a failing server
+    webhook.listener("after_server_start")(refuse_to_serve_from_memory)
 
     @webhook.route("/", methods=["GET"])
     async def health(request: Request) -> response.HTTPResponse:

@@ -3,11 +3,13 @@
 For the company's own front ends and for tests. A caller may vouch for the
 customer's identity (``metadata.identity``) only by sending the shared
 ``X-Gracious-Identity-Key``; without it the conversation is anonymous and the
-bot asks for the email.
+bot asks for the email. A turn that fails answers 503 with a JSON error,
+logged without the customer's words.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import (
@@ -19,10 +21,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.channels.inbound import add_health_route, has_key, prepare, problem
+from bot.database import log_failure
 from bot.settings import settings
+
+log = logging.getLogger(__name__)
 
 MAX_SENDER_LENGTH = 128
 MAX_TEXT_LENGTH = 10_000
+# A turn that failed on our side: what it did not keep, the caller sends again.
+TURN_FAILED = (
+    "The message was not handled, because of a failure on our side. Send it again."
+)
 
 
 class RestChannel(InputChannel):
@@ -68,15 +77,21 @@ class RestChannel(InputChannel):
                 text, self.name(), self._trusted_identity(request, body)
             )
             collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    sender,
-                    input_channel=self.name(),
-                    metadata=metadata,
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
                 )
-            )
+            except Exception as error:
+                # Sanic's own 500 would log the error's text and answer the
+                # caller with a page; the caller needs to know to send again.
+                log_failure(log, error, "rest: a turn failed")
+                return problem(TURN_FAILED, 503)
             return response.json(collector.messages)
 
         return webhook

@@ -25,6 +25,7 @@ from bot.channels.sms_late import (
     STILL_RUNNING,
     TURN_ABANDONED_AFTER,
     LateReplies,
+    LateRepliesUnavailable,
     sms_late_replies,
 )
 from bot.channels.sms_outbound import TwilioSender
@@ -528,3 +529,42 @@ def test_a_repeat_that_waited_then_waits_for_a_late_answer_only_in_twilios_time(
     meanwhile = asyncio.run(conversation())
     assert messages(meanwhile) == [sms.STILL_WORKING]
     assert dialogue.read == ["cancel my plan"]
+
+
+def test_a_late_turns_row_the_database_will_not_drop_is_logged_without_it(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer could not be kept and was texted; its row is not dropped
+    either, and the database's refusal quotes the row, as PostgreSQL's does."""
+    with ScriptedServer(twilio_messages_api) as twilio:
+        texter = TwilioSender(TWILIO_ACCOUNT_SID, "token", "+15550009999", twilio.url)
+        phone = channel(tmp_path, texter)
+        dialogue = SlowDialogue(0.3)
+        post = webhook(phone, dialogue)
+
+        async def conversation() -> None:
+            await post({"From": PHONE, "Body": "cancel my plan", "MessageSid": "SM1"})
+            with engine_for(phone.database_url).begin() as connection:
+                connection.exec_driver_sql(
+                    "CREATE TRIGGER refuse BEFORE UPDATE ON sms_late_replies "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                )
+                connection.exec_driver_sql(
+                    "CREATE TRIGGER keep BEFORE DELETE ON sms_late_replies "
+                    f"BEGIN SELECT RAISE(ABORT, 'Failing row contains ({PHONE})'); END"
+                )
+            await asyncio.sleep(0.6)
+
+        with caplog.at_level(logging.WARNING, logger="bot.channels.sms"):
+            asyncio.run(conversation())
+        sent = texts_sent(twilio)
+    assert [t["Body"] for t in sent] == [OFFER]
+    [stays] = [r for r in caplog.records if "stays until" in r.getMessage()]
+    # an error, as every failure of the late turn: the next text waits on it
+    assert stays.levelno == logging.ERROR
+    assert stays.getMessage() == (
+        "a late SMS turn's row for 1111 stays until it is abandoned"
+    )
+    assert stays.exc_info and isinstance(stays.exc_info[1], LateRepliesUnavailable)
+    assert "sms_late_replies: IntegrityError" in caplog.text
+    assert PHONE not in caplog.text
