@@ -13,15 +13,25 @@ in tests/conversation/test_production_path.py, 3 times in 12).
 come first served, with every step one atomic Redis script: a ticket is an
 INCR on the conversation's counter, its lifetime a key that expires, and the
 holder is the lowest live ticket of a sorted set. ``LOCK_STORE_TYPE``
-chooses ``in_memory`` (one server, the default) or ``redis``.
+chooses ``in_memory`` (one server, the default) or ``redis``; a managed
+Redis takes ``password`` and ``use_ssl``, as Rasa's RedisLockStore names
+them (LOCK_STORE_REDIS_PASSWORD, LOCK_STORE_REDIS_SSL).
+
+Rasa takes the lock from its event loop, which every conversation on the
+server shares, and the Redis client is blocking: so each Redis call of a
+turn runs in a worker thread, and a Redis that is slow or does not answer
+holds the turns asking it for up to the client's timeouts, never the loop
+and the other conversations on it. The in-memory kind needs no thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Optional
+from functools import partial
+from typing import Any, AsyncGenerator, Callable, Optional, TypeVar
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
@@ -35,6 +45,19 @@ MAX_POLL_SECONDS = 0.05
 # An idle conversation's counter and queue are dropped after a day.
 IDLE_MILLISECONDS = 24 * 3600 * 1000
 CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 2.0, 5.0
+# Threads of their own, not the loop's default executor: while Redis does
+# not answer, each call holds its thread for up to the client's timeouts,
+# and the default executor's few threads also resolve the host names of the
+# action server and of billing. The widget's claims have threads of their
+# own (bot/channels/widget_claims.py), so that a burst of receipts never
+# queues a turn's release behind it.
+REDIS_THREADS = 8
+
+_redis_calls = ThreadPoolExecutor(
+    max_workers=REDIS_THREADS, thread_name_prefix="gracious-lock-store"
+)
+
+Answer = TypeVar("Answer")
 
 # KEYS: counter, queue, ticket key prefix; ARGV: lifetime ms, idle ms.
 # The ticket keys are built in the script: one Redis, not a cluster.
@@ -66,8 +89,29 @@ return 1
 """
 
 
+async def _in_thread(call: Callable[..., Answer], *args: Any) -> Answer:
+    """Return ``call(*args)``, run in a lock store thread; the loop runs on."""
+    return await asyncio.wrap_future(_redis_calls.submit(call, *args))
+
+
+def _unheard(conversation_id: str, ticket: int, releasing: Future[None]) -> None:
+    """Log a failed release that no turn is left to hear of."""
+    if not releasing.cancelled() and releasing.exception() is not None:
+        log.warning(
+            "lock store: could not release ticket %s of %s; it expires at the "
+            "end of its lifetime",
+            ticket,
+            conversation_id,
+            exc_info=releasing.exception(),
+        )
+
+
 class RedisTickets:
-    """Ticket locks in Redis, every step atomic."""
+    """Ticket locks in Redis, every step atomic.
+
+    ``issue``, ``holder`` and ``release`` are blocking, for callers outside
+    the event loop; ``lock`` runs them in threads.
+    """
 
     def __init__(
         self,
@@ -76,6 +120,7 @@ class RedisTickets:
         db: int = 1,
         password: Optional[str] = None,
         key_prefix: str = KEY_PREFIX,
+        use_ssl: bool = False,
     ) -> None:
         import redis
 
@@ -84,6 +129,7 @@ class RedisTickets:
             port=port,
             db=db,
             password=password or None,
+            ssl=use_ssl,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             socket_timeout=READ_TIMEOUT_SECONDS,
         )
@@ -115,14 +161,52 @@ class RedisTickets:
         _, queue, tickets = self._keys(conversation_id)
         self._release(keys=[queue, tickets], args=[ticket])
 
+    def _give_back(self, conversation_id: str, issuing: Future[int]) -> None:
+        """Release the ticket a cancelled turn was being issued, once issued."""
+        if issuing.cancelled() or issuing.exception() is not None:
+            return  # never issued: nothing to give back
+        ticket = issuing.result()
+        try:
+            releasing = _redis_calls.submit(self.release, conversation_id, ticket)
+        except RuntimeError:
+            # The threads are gone (the process is exiting): the ticket
+            # expires at the end of its lifetime.
+            return
+        releasing.add_done_callback(partial(_unheard, conversation_id, ticket))
+
+    async def _issued(self, conversation_id: str, lifetime_seconds: float) -> int:
+        """Return a new ticket for the conversation, issued in a thread."""
+        issuing = _redis_calls.submit(self.issue, conversation_id, lifetime_seconds)
+        try:
+            return await asyncio.wrap_future(issuing)
+        except asyncio.CancelledError:
+            # A turn cancelled while Redis issues its ticket (Redis slow, the
+            # request given up) does not stop the thread: the ticket is
+            # issued all the same, and unreleased it would hold the
+            # conversation for its whole lifetime. A call still queued is
+            # cancelled with the turn and issues nothing.
+            issuing.add_done_callback(partial(self._give_back, conversation_id))
+            raise
+
+    async def _released(self, conversation_id: str, ticket: int) -> None:
+        """Return once the ticket is released; a cancelled turn still releases."""
+        releasing = _redis_calls.submit(self.release, conversation_id, ticket)
+        try:
+            # Shielded: a turn cancelled (again) while its release waits for
+            # a thread would otherwise cancel the release itself.
+            await asyncio.shield(asyncio.wrap_future(releasing))
+        except asyncio.CancelledError:
+            releasing.add_done_callback(partial(_unheard, conversation_id, ticket))
+            raise
+
     @asynccontextmanager
     async def lock(
         self, conversation_id: str, lifetime_seconds: float, poll_seconds: float
     ) -> AsyncGenerator[TicketLock, None]:
-        ticket = self.issue(conversation_id, lifetime_seconds)
+        ticket = await self._issued(conversation_id, lifetime_seconds)
         try:
             while True:
-                holder = self.holder(conversation_id, ticket)
+                holder = await _in_thread(self.holder, conversation_id, ticket)
                 if holder == ticket:
                     break
                 if holder == -1:
@@ -135,14 +219,28 @@ class RedisTickets:
             # Rasa's callers take a TicketLock and never read it.
             yield TicketLock(conversation_id)
         finally:
-            self.release(conversation_id, ticket)
+            await self._released(conversation_id, ticket)
+
+
+def _flag(value: Any) -> bool:
+    """Return a yes/no option from endpoints.yml, where ${VAR} gives text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"LOCK_STORE_REDIS_SSL must be true or false, got {value!r}")
 
 
 class ConversationLockStore(LockStore):
     """Rasa's lock store interface: in memory (one server) or in Redis (several).
 
-    Only ``lock`` is used by Rasa 3.6 (the agent, the processor) and by our
-    channels; the ticket bookkeeping behind it is ``RedisTickets``'s.
+    Only ``lock`` is used by Rasa 3.6 (the agent, the processor, the HTTP
+    API) and by our channels, all from the event loop; the ticket
+    bookkeeping behind it is ``RedisTickets``'s, whose Redis calls it runs
+    in threads.
     """
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None) -> None:
@@ -162,6 +260,7 @@ class ConversationLockStore(LockStore):
                 db=int(options.get("db") or 1),
                 password=options.get("password") or None,
                 key_prefix=str(options.get("key_prefix") or KEY_PREFIX),
+                use_ssl=_flag(options.get("use_ssl")),
             )
         else:
             raise ValueError(

@@ -311,6 +311,22 @@ COULD_NOT_FINISH = (
     "Sorry, I couldn't complete that on our side. Text 'try again', or 'talk to a "
     "person'.",
 )
+# A widget message whose turn failed after the widget was told it arrived
+# (bot/channels/widget_failures.py): live only, never kept in the conversation.
+MESSAGE_NOT_THROUGH = (
+    "Sorry, your message didn't go through on our side. Please send it again."
+)
+# ... after some of the answer had gone out: the conversation kept neither.
+ANSWER_NOT_KEPT = (
+    "Sorry, something went wrong on our side, so I didn't keep your message or "
+    "my answer to it. Please send your message again."
+)
+# ... a widget message that came while the bot had no model loaded yet: it was
+# not handled at all, and will be once the bot is up.
+STARTING_UP = (
+    "Sorry, I'm still starting up, so your message didn't go through. Please "
+    "send it again in a minute."
+)
 NOTHING_TO_CANCEL = (
     "There's no active subscription on your account, so nothing to cancel.",
     "You have no active plan, so nothing to cancel.",

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping, Optional
+from urllib.parse import quote
 
 
 class SettingsError(RuntimeError):
@@ -76,8 +77,9 @@ def _widget_redis_url(env: Mapping[str, str]) -> str:
     """Where several Rasa servers share their widget sockets' messages.
 
     WIDGET_REDIS_URL when given; otherwise, when the conversations are locked
-    in Redis (several Rasa servers), that same Redis: a reply or a notice
-    emitted by one server must reach the customer's socket on another.
+    in Redis (several Rasa servers), that same Redis, password and TLS
+    included: a reply or a notice emitted by one server must reach the
+    customer's socket on another.
     """
     raw = (env.get("WIDGET_REDIS_URL") or "").strip()
     if raw:
@@ -96,7 +98,10 @@ def _widget_redis_url(env: Mapping[str, str]) -> str:
             "LOCK_STORE_REDIS_DB",
         )
     )
-    return f"redis://{host}:{port}/{db}"
+    password = env.get("LOCK_STORE_REDIS_PASSWORD") or ""
+    login = f":{quote(password, safe='')}@" if password else ""
+    scheme = "rediss" if _flag(env, "LOCK_STORE_REDIS_SSL") else "redis"
+    return f"{scheme}://{login}{host}:{port}/{db}"
 
 
 def _optional_secret(env: Mapping[str, str], name: str) -> str:
@@ -189,6 +194,10 @@ RASA_ENVIRONMENT_DEFAULTS = {
     "LOCK_STORE_REDIS_HOST": "127.0.0.1",
     "LOCK_STORE_REDIS_PORT": "6379",
     "LOCK_STORE_REDIS_DB": "1",
+    # A managed Redis's AUTH password (a secret: from the environment only)
+    # and TLS. Rasa refuses an unset variable, so none is an empty one.
+    "LOCK_STORE_REDIS_PASSWORD": "",
+    "LOCK_STORE_REDIS_SSL": "false",
 }
 
 

@@ -41,6 +41,7 @@ from bot.channels.inbound import add_health_route, prepare
 from bot.channels.sms_late import STILL_RUNNING, TURN_ABANDONED_AFTER, LateReplies
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import sms_bodies
+from bot.channels.stopping import see_through
 from bot.database import engine_for, log_failure, metadata
 from bot.settings import SettingsError, settings
 
@@ -305,6 +306,13 @@ class SmsChannel(InputChannel):
     ) -> Blueprint:
         webhook = add_health_route(Blueprint("gracious_sms_webhook", __name__))
 
+        @webhook.listener("before_server_stop")
+        async def see_late_turns_through(app: Any, loop: Any) -> None:
+            # A late turn's answer is kept, or texted, only when it ends; cut
+            # off, the customer was promised one that never comes. (Texts in
+            # flight are requests, which Sanic's own stop waits for.)
+            await see_through(self._late_turns, "late SMS turn", app)
+
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
             # Twilio's time runs from here, through every wait before the turn
@@ -494,10 +502,11 @@ class SmsChannel(InputChannel):
                 try:
                     await asyncio.to_thread(self.late.forget_running, sender)
                 except Exception as error:
-                    log.warning(
-                        "a late SMS turn's row for %s stays until it is abandoned: %s",
-                        sender[-4:],
+                    log_failure(
+                        log,
                         error,
+                        "a late SMS turn's row for %s stays until it is abandoned",
+                        sender[-4:],
                     )
             return
         if self.texter is None:

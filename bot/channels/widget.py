@@ -19,6 +19,10 @@ reaches a socket on any of them (bot/channels/widget_shared.py).
 
 A message that carries the widget's id for it is acknowledged on receipt and
 its turn runs once, however often it is sent (bot/channels/widget_delivery.py).
+If that turn fails, or no model is loaded to run it, the conversation is told
+to send it again (bot/channels/widget_failures.py). When the server stops,
+the turns running are seen through and new messages are not acknowledged,
+so the widget sends them again to the next server (bot/channels/stopping.py).
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ from sanic.request import Request
 from socketio import AsyncServer
 
 from bot.channels.inbound import add_health_route, prepare
+from bot.channels.stopping import see_through
 from bot.channels.widget_claims import Claim, claims_in
 from bot.channels.widget_delivery import RecentMessages, client_id, run_once
+from bot.channels.widget_failures import FailedTurns
 from bot.channels.widget_replay import rejoin, seen_count
 from bot.channels.widget_shared import (
     SHARED_CHANNEL,
@@ -200,9 +206,18 @@ class WidgetSocketBlueprint(SocketBlueprint):
 class WidgetOutput(SocketIOOutput):
     """The bot's replies, to every socket in the conversation's room."""
 
+    def __init__(self, sio: Any, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        # what a failed turn had shown already (bot/channels/widget_failures.py)
+        self.replies_sent = 0
+
     @classmethod
     def name(cls) -> str:
         return "widget"
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await super()._send_message(socket_id, response)
+        self.replies_sent += 1
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
@@ -279,13 +294,22 @@ class WidgetInput(SocketIOInput):
 
         received = RecentMessages()
         turns: set[asyncio.Task[Any]] = set()
+        server_stopping = asyncio.Event()
+        failures = FailedTurns(sio, BOT_EVENT, received, agent)
 
-        def run_after_receipt(turn: Awaitable[Any]) -> None:
-            # The acknowledgement goes out when the handler returns; the turn
-            # goes on without it (tasks start in order, so turns keep theirs).
-            task = asyncio.ensure_future(turn)
+        def after_receipt(work: Awaitable[Any]) -> None:
+            # The acknowledgement goes out when the handler returns; the work
+            # goes on without it (tasks start in order, so turns keep theirs,
+            # and a notice reaches the widget after the acknowledgement that
+            # moved its message to those it can send again).
+            task = asyncio.ensure_future(work)
             turns.add(task)
             task.add_done_callback(turn_over)
+
+        def run_after_receipt(turn: Awaitable[Any], message: UserMessage) -> None:
+            # A turn that fails is told to the customer, who holds no message
+            # to resend otherwise.
+            after_receipt(failures.run(turn, message))
 
         def turn_over(task: asyncio.Task[Any]) -> None:
             turns.discard(task)
@@ -296,6 +320,14 @@ class WidgetInput(SocketIOInput):
         @webhook.listener("after_server_start")
         async def subscribe(app: Sanic, loop: Any) -> None:
             await share_through_redis(sio)
+
+        @webhook.listener("before_server_stop")
+        async def see_turns_through(app: Sanic, loop: Any) -> None:
+            # Each message running was acknowledged, so the widget will not
+            # send it again: its turn ends here, while the sockets are still
+            # open for its replies, or (with one server) it is lost.
+            server_stopping.set()
+            await see_through(turns, "widget turn", app)
 
         async def identify(sid: str, token: Any) -> None:
             customer_id = verifier.customer_id(token) if token else None
@@ -308,6 +340,10 @@ class WidgetInput(SocketIOInput):
 
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+            if server_stopping.is_set():
+                # refused, the widget tries again later: another server, or
+                # this one restarted, rather than one about to close it
+                return False
             await sio.save_session(sid, {"customer_id": None, "session_id": None})
             if isinstance(auth, dict) and auth.get("token"):
                 await identify(sid, auth["token"])
@@ -347,10 +383,11 @@ class WidgetInput(SocketIOInput):
             )
 
         @sio.on(USER_EVENT)
-        async def user_uttered(sid: str, data: Any) -> Optional[dict[str, str]]:
+        async def user_uttered(sid: str, data: Any) -> Any:
             """Take a customer's message; with the widget's id for it, acknowledge.
 
-            python-socketio sends what this returns as the acknowledgement.
+            python-socketio sends what this returns as the acknowledgement,
+            None included; all but its ``not_handled``.
             """
             session = await sio.get_session(sid)
             session_id = session.get("session_id")
@@ -359,6 +396,13 @@ class WidgetInput(SocketIOInput):
             text = data.get("message")
             if not isinstance(text, str) or not text.strip():
                 return None
+            if server_stopping.is_set():
+                # Not acknowledged: the widget keeps it in its outbox and sends
+                # it again once its socket, which the stop closes, reconnects
+                # (another server, or this one restarted). A turn begun now
+                # could be cut off after its acknowledgement, and lost.
+                log.info("widget: the server is stopping; a message is left unread")
+                return sio.not_handled
             message_id = client_id(data.get("client_id"))
             receipt = {"received": message_id} if message_id else None
             if message_id and not received.first_time(session_id, message_id):
@@ -382,16 +426,28 @@ class WidgetInput(SocketIOInput):
                 return None
             bot = agent()
             if bot is None or not bot.is_ready():
-                # no model loaded yet: Rasa's own path, which drops it
-                run_after_receipt(on_new_message(message))
+                # No model loaded: Rasa's on_new_message would log the message
+                # and drop it. Acknowledged, and the customer told at once that
+                # we are starting up, with "Send again". Not left unacknowledged
+                # for the widget to resend: it resends only after taking the
+                # socket for dead (10 s without the acknowledgement), so every
+                # open widget would show "Connection lost" and reconnect about
+                # every 10 s for as long as no model comes (a server started
+                # before its model exists waits for one to be PUT or pulled),
+                # and the customer would never learn why.
+                after_receipt(failures.not_ready(message))
                 return receipt
             # With one server (the lock store in memory) there is no claim to
             # make: the memory of ids above has made it.
             claims = claims_in(bot.lock_store)
-            claim = claims.claim(session_id, message_id) if claims else Claim.FIRST
+            claim = (
+                await claims.claim(session_id, message_id) if claims else Claim.FIRST
+            )
             if claim is not Claim.DONE:
                 first = claim is Claim.FIRST and data.get("resent") is not True
-                run_after_receipt(run_once(bot, message, message_id, claims, first))
+                run_after_receipt(
+                    run_once(bot, message, message_id, claims, first), message
+                )
             return receipt
 
         @webhook.route(f"/static/{WIDGET_SCRIPT}", methods=["GET"])

@@ -6,18 +6,22 @@ that runs marks it done. The claim is checked again under the
 conversation's lock, where a turn that found it done stops
 (bot/channels/widget_delivery.py says who runs what).
 
-The lock store's Redis and its client are used, timeouts included: the
-claim belongs with the lock it is checked under, and a store in memory (one
-server) needs no claim. The calls are blocking, as the lock store's are: one
-round trip to a Redis next to the servers, bounded by those timeouts.
+The lock store's Redis and its client are used, timeouts, password and TLS
+included: the claim belongs with the lock it is checked under, and a store
+in memory (one server) needs no claim. That client is blocking, so each
+call runs in a worker thread: a Redis that is slow or does not answer holds
+the message it is asked about for up to the client's timeouts, never the
+event loop and the other conversations on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -31,6 +35,15 @@ KEY_PREFIX = "gracious_widget_message:"
 # later than that; it is looked up in the tracker then, as every resend is.
 CLAIM_SECONDS = 3600
 CLAIMED, DONE = b"claimed", b"done"
+# Threads of their own, not the loop's default executor: while Redis does
+# not answer, each call holds its thread for up to the client's timeouts,
+# and the default executor's few threads also resolve the host names of the
+# action server and of billing.
+REDIS_THREADS = 8
+
+_redis_calls = ThreadPoolExecutor(
+    max_workers=REDIS_THREADS, thread_name_prefix="gracious-widget-claims"
+)
 
 # KEYS: the message's key; ARGV: its lifetime in seconds. Claims it, or
 # returns what an earlier receipt left there, in one step.
@@ -40,6 +53,8 @@ if redis.call('SET', KEYS[1], 'claimed', 'NX', 'EX', ARGV[1]) then
 end
 return redis.call('GET', KEYS[1])
 """
+
+Answer = TypeVar("Answer")
 
 
 class Claim(enum.Enum):
@@ -72,52 +87,83 @@ class MessageClaims:
         self.prefix = key_prefix
         self.seconds = seconds
         self._claim = red.register_script(_CLAIM)
+        # Per conversation, the answer to its latest claim at receipt.
+        self._receipts: dict[str, asyncio.Future[None]] = {}
 
     def _key(self, conversation_id: str, message_id: str) -> str:
         return f"{self.prefix}{conversation_id}:{message_id}"
 
-    def claim(self, conversation_id: str, message_id: str) -> Claim:
-        """Claim a message on receipt; return FIRST, or what was there before."""
+    async def _ask(
+        self,
+        call: Callable[[], Answer],
+        unanswered: Answer,
+        failure: str,
+        conversation_id: str,
+        message_id: str,
+    ) -> Answer:
+        """Return Redis's answer, or ``unanswered`` (and a warning) on its error."""
         try:
-            found = self._claim(
-                keys=[self._key(conversation_id, message_id)], args=[self.seconds]
-            )
+            return await asyncio.get_running_loop().run_in_executor(_redis_calls, call)
         except RedisError:
-            log.warning(
+            log.warning(failure, message_id, conversation_id, exc_info=True)
+            return unanswered
+
+    async def claim(self, conversation_id: str, message_id: str) -> Claim:
+        """Claim a message on receipt; return FIRST, or what was there before.
+
+        A conversation's claims are answered in the order they were asked:
+        its receipts start their turns in that order, so a message answered
+        sooner than the one before it must not overtake it.
+        """
+        earlier = self._receipts.get(conversation_id)
+        answered = asyncio.get_running_loop().create_future()
+        self._receipts[conversation_id] = answered
+        try:
+            found = await self._ask(
+                lambda: _claim(
+                    self._claim(
+                        keys=[self._key(conversation_id, message_id)],
+                        args=[self.seconds],
+                    )
+                ),
+                Claim.UNKNOWN,
                 "widget: could not claim message %s of %s; its turn runs",
-                message_id,
                 conversation_id,
-                exc_info=True,
+                message_id,
             )
-            return Claim.UNKNOWN
-        return _claim(found)
+            if earlier is not None:
+                # asyncio.wait: a receipt given up (its socket gone) must not
+                # cancel the answer a later one waits for.
+                await asyncio.wait({earlier})
+            return found
+        finally:
+            answered.set_result(None)
+            if self._receipts.get(conversation_id) is answered:
+                del self._receipts[conversation_id]
 
-    def state(self, conversation_id: str, message_id: str) -> Claim:
+    async def state(self, conversation_id: str, message_id: str) -> Claim:
         """Return CLAIMED, DONE, NONE, or UNKNOWN if Redis does not answer."""
-        try:
-            return _claim(self.red.get(self._key(conversation_id, message_id)))
-        except RedisError:
-            log.warning(
-                "widget: could not read the claim of message %s of %s",
-                message_id,
-                conversation_id,
-                exc_info=True,
-            )
-            return Claim.UNKNOWN
+        key = self._key(conversation_id, message_id)
+        return await self._ask(
+            lambda: _claim(self.red.get(key)),
+            Claim.UNKNOWN,
+            "widget: could not read the claim of message %s of %s",
+            conversation_id,
+            message_id,
+        )
 
-    def mark_done(self, conversation_id: str, message_id: str) -> None:
+    async def mark_done(self, conversation_id: str, message_id: str) -> None:
         """Record that the message's turn ran (for another full lifetime)."""
-        try:
-            self.red.set(self._key(conversation_id, message_id), DONE, ex=self.seconds)
-        except RedisError:
-            # A later receipt then looks the message up in the tracker; only
-            # the first receipt's own turn, yet to start, would run it again.
-            log.warning(
-                "widget: could not mark message %s of %s done",
-                message_id,
-                conversation_id,
-                exc_info=True,
-            )
+        key = self._key(conversation_id, message_id)
+        # Unmarked, a later receipt looks the message up in the tracker; only
+        # the first receipt's own turn, yet to start, would run it again.
+        await self._ask(
+            lambda: self.red.set(key, DONE, ex=self.seconds),
+            None,
+            "widget: could not mark message %s of %s done",
+            conversation_id,
+            message_id,
+        )
 
 
 @lru_cache(maxsize=4)

@@ -84,6 +84,10 @@ class RecentMessages:
             self._seen.popitem(last=False)
         return True
 
+    def forget(self, conversation_id: str, message_id: str) -> None:
+        """Take the message as news again: its turn failed, and it may be resent."""
+        self._seen.pop((conversation_id, message_id), None)
+
     def __len__(self) -> int:
         return len(self._seen)
 
@@ -116,7 +120,9 @@ async def run_once(
     """
     conversation_id = message.sender_id
     async with agent.lock_store.lock(conversation_id):
-        claim = claims.state(conversation_id, message_id) if claims else Claim.NONE
+        claim = (
+            await claims.state(conversation_id, message_id) if claims else Claim.NONE
+        )
         if claim is Claim.DONE:
             log.info("widget: message %s of %s has run", message_id, conversation_id)
             return
@@ -125,11 +131,12 @@ async def run_once(
         if not as_left and await already_received(agent, conversation_id, message_id):
             log.info("widget: %s already has message %s", conversation_id, message_id)
             if claims is not None:
-                claims.mark_done(conversation_id, message_id)
+                await claims.mark_done(conversation_id, message_id)
             return
         await agent.processor.handle_message(message)
         if claims is not None:
-            claims.mark_done(conversation_id, message_id)
+            # Still under the lock: the next turn of this message finds it done.
+            await claims.mark_done(conversation_id, message_id)
 
 
 async def already_received(agent: Any, conversation_id: str, message_id: str) -> bool:

@@ -11,12 +11,16 @@ import os
 import re
 import shutil
 import time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+from sanic import Sanic
 
+from bot.replies import MESSAGE_NOT_THROUGH, STARTING_UP
+from bot.settings import Settings
+from scripts.processes import free_port
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -26,6 +30,14 @@ from tests.browser.conftest import (
 )
 from tests.browser.widget import Widget, WidgetSockets
 from tests.support.stack import Stack
+from tests.support.widget_channel import KEY as WIDGET_KEY
+from tests.support.widget_channel import (
+    THANKS,
+    agent_on,
+    agent_without_model,
+    load_model_now,
+    widget_server_in_thread,
+)
 
 CODE = re.compile(r"GR-[2-9A-HJ-NP-Z]{6}")
 TOKEN_ROUTE = "**/webhooks/widget/demo/token"
@@ -484,6 +496,85 @@ def test_a_message_whose_acknowledgement_was_lost_runs_once(
     assert said.count(customer.card_last4) == 1, said
     assert widget.log_text().count("Before you go") == 1
     assert page.locator(".msg.user", has_text=customer.card_last4).count() == 1
+
+
+def bot_on_its_own(agent: Any) -> Iterator[tuple[str, Any]]:
+    """Serve the widget's channel for ``agent``; yield the demo page's URL and it."""
+    port = free_port()
+    config = Settings(
+        billing_api_key=WIDGET_KEY,
+        demo_page=True,
+        widget_allowed_origins=(f"http://127.0.0.1:{port}",),
+    )
+    with widget_server_in_thread(agent, config, port) as url:
+        yield url + "/webhooks/widget/demo", agent
+
+
+@pytest.fixture
+def failing_bot(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    """The widget's channel on a server of its own, its turns failing on demand.
+
+    No model: the agent's processor is a stand-in (tests/support/widget_channel.py).
+    Returns the demo page's URL and the agent.
+    """
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    yield from bot_on_its_own(agent_on())
+
+
+@pytest.fixture
+def starting_bot(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    """The widget's channel on a server whose Rasa agent has no model yet."""
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    yield from bot_on_its_own(agent_without_model())
+
+
+def test_a_message_sent_before_the_model_is_loaded_can_be_sent_again(
+    starting_bot: tuple[str, Any], new_page: Any
+) -> None:
+    """Rasa drops a message while it has no model: the customer is told we are
+    starting up, and "Send again" runs it once the model is loaded."""
+    demo, agent = starting_bot
+    page = new_page(DESKTOP)
+    page.goto(demo)
+    widget = Widget(page)
+    widget.open()
+    assert widget.say("no thanks") == STARTING_UP
+    typed = page.locator(".msg.user", has_text="no thanks")
+    expect(typed.locator(".note")).to_have_text("Not sent")
+    assert widget.replies() == ["Send again"]
+
+    processor = load_model_now(agent)
+    assert widget.tap("Send again") == THANKS
+    expect(typed.locator(".note")).to_have_count(0)
+    assert page.locator(".msg.user").count() == 1
+    assert processor.turns == ["no thanks"]
+    assert stored_state(page)["botSeen"] == 1
+
+
+def test_a_message_the_bot_failed_to_handle_can_be_sent_again(
+    failing_bot: tuple[str, Any], new_page: Any
+) -> None:
+    """Acknowledged, then its turn failed (the tracker's database was down):
+    the bot says so, and the message is sent again from where it was typed."""
+    demo, agent = failing_bot
+    agent.processor.fail_at = "start"
+    page = new_page(DESKTOP)
+    page.goto(demo)
+    widget = Widget(page)
+    widget.open()
+    assert widget.say("no thanks") == MESSAGE_NOT_THROUGH
+    typed = page.locator(".msg.user", has_text="no thanks")
+    expect(typed.locator(".note")).to_have_text("Not sent")
+    assert widget.replies() == ["Send again"]
+    assert outbox(page) == []  # acknowledged: only the notice brings it back
+
+    assert widget.tap("Send again") == THANKS
+    expect(typed.locator(".note")).to_have_count(0)
+    assert page.locator(".msg.user").count() == 1
+    assert agent.processor.turns == ["no thanks", "no thanks"]
+    # the notice is not the bot's reply in the conversation: a reconnecting
+    # tab must be sent again the replies after THANKS, not after one more
+    assert stored_state(page)["botSeen"] == 1
 
 
 def test_a_cancellation_finished_after_a_billing_outage_is_shown_in_the_chat(

@@ -295,6 +295,8 @@ def rasa_tracker_store(url: str, monkeypatch: pytest.MonkeyPatch) -> TrackerStor
         "LOCK_STORE_REDIS_HOST": "127.0.0.1",
         "LOCK_STORE_REDIS_PORT": "6379",
         "LOCK_STORE_REDIS_DB": "1",
+        "LOCK_STORE_REDIS_PASSWORD": "",
+        "LOCK_STORE_REDIS_SSL": "false",
     }.items():
         monkeypatch.setenv(name, value)
     endpoints = AvailableEndpoints.read_endpoints(str(ENDPOINTS))

@@ -116,3 +116,23 @@ def test_several_servers_share_widget_sockets_through_the_lock_stores_redis() ->
     for bad in ["localhost:6379", "http://cache:6379", "redis://"]:
         with pytest.raises(SettingsError, match="WIDGET_REDIS_URL"):
             url(WIDGET_REDIS_URL=bad)
+
+
+def test_the_widgets_shared_sockets_log_in_to_a_managed_lock_store_redis() -> None:
+    """Its password and TLS come along; the password is never printed."""
+    env = {
+        "BILLING_API_KEY": KEY,
+        "LOCK_STORE_TYPE": "redis",
+        "LOCK_STORE_REDIS_HOST": "cache.internal",
+        "LOCK_STORE_REDIS_PASSWORD": "p@ss/w:rd-hunter2",
+        "LOCK_STORE_REDIS_SSL": "true",
+    }
+    config = Settings.from_env(env)
+    assert config.widget_redis_url == (
+        "rediss://:p%40ss%2Fw%3Ard-hunter2@cache.internal:6379/1"
+    )
+    assert "hunter2" not in repr(config)
+    plain = Settings.from_env({**env, "LOCK_STORE_REDIS_SSL": "false"})
+    assert plain.widget_redis_url.startswith("redis://:p%40ss")
+    with pytest.raises(SettingsError, match="LOCK_STORE_REDIS_SSL"):
+        Settings.from_env({**env, "LOCK_STORE_REDIS_SSL": "sometimes"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -195,13 +196,15 @@ class Channel:
 
 
 async def test_a_message_with_an_id_is_acknowledged_and_runs_once() -> None:
-    channel = Channel()
+    agent = await agent_with()
+    channel = Channel(agent)
     data = {"message": "cancel my subscription", "client_id": MESSAGE_ID}
     assert await channel.send(data) == {"received": MESSAGE_ID}
     # its acknowledgement was lost: sent again, on the same server
     assert await channel.send({**data, "resent": True}) == {"received": MESSAGE_ID}
-    assert [turn.text for turn in channel.turns] == ["cancel my subscription"]
-    [turn] = channel.turns
+    assert [turn.text for turn in agent.processor.turns] == ["cancel my subscription"]
+    assert channel.turns == []  # not through Rasa's on_new_message
+    [turn] = agent.processor.turns
     assert turn.sender_id == CONVERSATION
     assert turn.metadata["gracious"] == {"channel": "web", "client_id": MESSAGE_ID}
 
@@ -329,7 +332,11 @@ async def test_a_resend_of_a_message_another_server_ran_is_dropped_on_receipt() 
     await until(lambda: first.processor.turns)
     claims = claims_in(second.lock_store)
     assert claims is not None
-    await until(lambda: claims.state(talk, MESSAGE_ID) is Claim.DONE)
+    for _ in range(500):
+        if await claims.state(talk, MESSAGE_ID) is Claim.DONE:
+            break
+        await asyncio.sleep(0.01)
+    assert await claims.state(talk, MESSAGE_ID) is Claim.DONE
 
     async def unreadable(conversation_id: str) -> None:
         raise ConnectionError("tracker store down")
@@ -349,8 +356,8 @@ async def test_a_turn_that_finds_its_message_done_under_the_lock_stops() -> None
     talk = uuid.uuid4().hex
     claims = claims_in(first.lock_store)
     assert claims is not None
-    assert claims.claim(talk, MESSAGE_ID) is Claim.FIRST
-    claims.mark_done(talk, MESSAGE_ID)
+    assert await claims.claim(talk, MESSAGE_ID) is Claim.FIRST
+    await claims.mark_done(talk, MESSAGE_ID)
 
     async def unreadable(conversation_id: str) -> None:
         raise ConnectionError("tracker store down")
@@ -368,12 +375,12 @@ async def test_a_claim_gone_before_the_first_turn_leaves_it_to_the_tracker() -> 
     talk = uuid.uuid4().hex
     claims = claims_in(first.lock_store)
     assert claims is not None
-    assert claims.claim(talk, MESSAGE_ID) is Claim.FIRST
+    assert await claims.claim(talk, MESSAGE_ID) is Claim.FIRST
     await second.processor.handle_message(message(sender=talk))
     claims.red.delete(f"gracious_widget_message:{talk}:{MESSAGE_ID}")
     await run_once(first, message(sender=talk), MESSAGE_ID, claims, True)
     assert first.processor.turns == []
-    assert claims.state(talk, MESSAGE_ID) is Claim.DONE
+    assert await claims.state(talk, MESSAGE_ID) is Claim.DONE
 
 
 async def test_when_redis_does_not_answer_the_claim_the_message_runs() -> None:
@@ -385,3 +392,62 @@ async def test_when_redis_does_not_answer_the_claim_the_message_runs() -> None:
     assert await channel.send(data) == {"received": MESSAGE_ID}
     await until(lambda: agent.processor.turns)
     assert [turn.text for turn in agent.processor.turns] == ["cancel my subscription"]
+
+
+class HeldRedis:
+    """The machine's Redis, slow to answer the claim of one message.
+
+    As a Redis that answers one client's call late: the claims after it are
+    answered first.
+    """
+
+    def __init__(self, held_message_id: str) -> None:
+        self.red = redis.Redis(port=6379, db=1)
+        self.held_message_id = held_message_id
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def register_script(self, script: str) -> Any:
+        run = self.red.register_script(script)
+
+        def call(keys: list[str], args: list[Any]) -> Any:
+            if keys[0].endswith(self.held_message_id):
+                self.asked.set()
+                self.answer.wait(10)
+            return run(keys=keys, args=args)
+
+        return call
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.red, name)
+
+
+@needs_redis
+async def test_messages_start_their_turns_in_the_order_they_came() -> None:
+    """The customer sends "4242", then "no", whose claim Redis answers first.
+
+    Neither is acknowledged before its own claim, and "4242" still runs first.
+    """
+    agent = await agent_with(said("cancel my subscription"))
+    held = HeldRedis(MESSAGE_ID)
+    agent.lock_store.shared_redis = held
+    talk = uuid.uuid4().hex
+    channel = Channel(agent, talk)
+    later_id = "1c7e4d2f-0b5e-4e3f-9a42-6d8b3c0f5e21"
+    digits = asyncio.create_task(
+        channel.handler("sid-1", {"message": "4242", "client_id": MESSAGE_ID})
+    )
+    await until(held.asked.is_set)
+    no = asyncio.create_task(
+        channel.handler("sid-1", {"message": "no", "client_id": later_id})
+    )
+    await until(lambda: held.red.get(f"gracious_widget_message:{talk}:{later_id}"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not digits.done()  # not acknowledged before it is claimed
+    assert not no.done()  # nor is "no": its turn would overtake
+    held.answer.set()
+    assert await digits == {"received": MESSAGE_ID}
+    assert await no == {"received": later_id}
+    await until(lambda: len(agent.processor.turns) == 2)
+    assert [turn.text for turn in agent.processor.turns] == ["4242", "no"]

@@ -17,6 +17,8 @@
  * after a network drop. Each message the customer sends has an id and stays
  * in the tab's outbox until the bot acknowledges it: one sent on a socket
  * that died unnoticed is sent again after reconnecting (the bot runs it once).
+ * If the bot then fails to handle it, it says so, and the tab that sent it
+ * offers to send it again.
  * window.GraciousWidget has open(), close(), setToken(token) and reset().
  */
 (function () {
@@ -41,6 +43,9 @@
   // acknowledgement by then means the socket is dead, whatever it says.
   var ACK_TIMEOUT_MS = 10000;
   var TYPING_MS = 45000;
+  // Acknowledged messages kept (in memory) for a "Send again" if their turn
+  // fails: the bot says so within moments of the acknowledgement.
+  var MAX_DELIVERED = 20;
   var GREETING = {
     from: "bot",
     text: "Hi! I can cancel your subscription or tell you how it stands. What would you like to do?",
@@ -244,7 +249,8 @@
       element.className = "reply";
       element.textContent = button.title;
       element.addEventListener("click", function () {
-        say(button.payload, button.title);
+        if (button.resend) sendAgain(button.resend);
+        else say(button.payload, button.title);
         input.focus();
       });
       replies.appendChild(element);
@@ -295,6 +301,15 @@
     var item = bubble(id);
     var note = item && item.querySelector(".note");
     if (note) item.removeChild(note);
+  }
+
+  function showNotSent(id) {
+    var item = bubble(id);
+    if (!item) return;
+    var note = item.querySelector(".note") || document.createElement("span");
+    note.className = "note";
+    note.textContent = "Not sent";
+    item.appendChild(note);
   }
 
   function setStatus(text) {
@@ -383,6 +398,7 @@
   // dead socket does not lose them; except one with a card number in it,
   // whose text would be stored in full.
   var outbox = [];
+  var delivered = [];  // acknowledged, newest last, kept for sendAgain
   var nextAck = 0;
   var awaiting = {};  // acknowledgement number -> {id, timer}, this socket's
 
@@ -536,9 +552,40 @@
     if (!waited) return;
     clearTimeout(waited.timer);
     delete awaiting[number];
-    outbox = outbox.filter(function (entry) { return entry.id !== waited.id; });
+    outbox = outbox.filter(function (entry) {
+      if (entry.id !== waited.id) return true;
+      delivered = delivered.concat([entry]).slice(-MAX_DELIVERED);
+      return false;
+    });
     keepOutbox();
     showSent(waited.id);
+  }
+
+  // The bot could not handle a message it had acknowledged: back in the
+  // outbox, with its id and marked as sent before, so the bot looks it up
+  // (and runs it once) as any resend.
+  function sendAgain(entry) {
+    delivered = delivered.filter(function (kept) { return kept !== entry; });
+    renderReplies([]);
+    showSent(entry.id);
+    entry.awaiting = false;
+    queue(entry);
+  }
+
+  // The bot's word that a message's turn failed: said in every tab of the
+  // conversation, never kept by the bot, so not counted among its replies;
+  // the replies of that turn already shown were not kept either.
+  function notSent(data) {
+    if (typeof state.botSeen === "number" && typeof data.replies_not_kept === "number") {
+      state.botSeen = Math.max(0, state.botSeen - data.replies_not_kept);
+    }
+    showTyping(false);
+    addMessage({ from: "bot", text: data.text });
+    var entry = null;
+    delivered.forEach(function (kept) { if (kept.id === data.failed_message) entry = kept; });
+    if (!entry) return;  // typed in another tab: the customer can type it again
+    showNotSent(entry.id);
+    renderReplies([{ title: "Send again", resend: entry }]);
   }
 
   // The socket is gone, and the acknowledgements it owed with it: its
@@ -596,6 +643,9 @@
       // in the order typed; one already on its way on this socket is not
       // sent again (setToken asks for the conversation again)
       outbox.slice().forEach(deliver);
+    } else if (name === "bot_uttered" && data && typeof data.failed_message === "string" &&
+               typeof data.text === "string") {
+      notSent(data);
     } else if (name === "bot_uttered") {
       // every packet counts, shown or not, as the server counts them
       if (typeof state.botSeen === "number") state.botSeen += 1;
@@ -618,8 +668,13 @@
       id: newId(), message: payload, sent: false,
       keep: hideCardNumbers(payload) === payload
     };
-    outbox.push(entry);
     addMessage({ from: "user", text: shown, id: entry.id });
+    queue(entry);
+  }
+
+  // Into the outbox (kept in the tab), and out now if the socket is up.
+  function queue(entry) {
+    outbox.push(entry);
     keepOutbox();
     showTyping(true);
     if (confirmed) {
@@ -679,6 +734,7 @@
       confirmed = false;
       forgetAcks();
       outbox = [];
+      delivered = [];
       if (socket) emit("session_request", { session_id: null, token: null });
     }
   };
