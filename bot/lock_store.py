@@ -19,23 +19,26 @@ them (LOCK_STORE_REDIS_PASSWORD, LOCK_STORE_REDIS_SSL).
 
 Rasa takes the lock from its event loop, which every conversation on the
 server shares, and the Redis client is blocking: so each Redis call of a
-turn runs in a worker thread, and a Redis that is slow or does not answer
-holds the turns asking it for up to the client's timeouts, never the loop
-and the other conversations on it. The in-memory kind needs no thread.
+turn runs on its conversation's lane, one thread of a few, in the order the
+turns asked (bot/redis_lanes.py), and a Redis that is slow or does not
+answer holds the turns asking it for up to the client's timeouts, never the
+loop and the other conversations on it. The in-memory kind needs no thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, AsyncGenerator, Callable, Optional, TypeVar
+from typing import Any, AsyncGenerator, Optional
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.redis_lanes import ConversationLanes
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +48,14 @@ MAX_POLL_SECONDS = 0.05
 # An idle conversation's counter and queue are dropped after a day.
 IDLE_MILLISECONDS = 24 * 3600 * 1000
 CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 2.0, 5.0
-# Threads of their own, not the loop's default executor: while Redis does
-# not answer, each call holds its thread for up to the client's timeouts,
-# and the default executor's few threads also resolve the host names of the
-# action server and of billing. The widget's claims have threads of their
-# own (bot/channels/widget_claims.py), so that a burst of receipts never
-# queues a turn's release behind it.
-REDIS_THREADS = 8
-
-_redis_calls = ThreadPoolExecutor(
-    max_workers=REDIS_THREADS, thread_name_prefix="gracious-lock-store"
-)
-
-Answer = TypeVar("Answer")
+# Lanes of their own, not the loop's default executor: while Redis does not
+# answer, each call holds its thread for up to the client's timeouts, and
+# the default executor's few threads also resolve the host names of the
+# action server and of billing. One lane per conversation keeps its tickets
+# in the order its turns asked for them (bot/redis_lanes.py). The widget's
+# claims have lanes of their own, so that a burst of receipts never queues a
+# turn's release behind it.
+_redis_calls = ConversationLanes("gracious-lock-store")
 
 # KEYS: counter, queue, ticket key prefix; ARGV: lifetime ms, idle ms.
 # The ticket keys are built in the script: one Redis, not a cluster.
@@ -87,11 +85,6 @@ redis.call('DEL', KEYS[2] .. ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 """
-
-
-async def _in_thread(call: Callable[..., Answer], *args: Any) -> Answer:
-    """Return ``call(*args)``, run in a lock store thread; the loop runs on."""
-    return await asyncio.wrap_future(_redis_calls.submit(call, *args))
 
 
 def _unheard(conversation_id: str, ticket: int, releasing: Future[None]) -> None:
@@ -167,7 +160,9 @@ class RedisTickets:
             return  # never issued: nothing to give back
         ticket = issuing.result()
         try:
-            releasing = _redis_calls.submit(self.release, conversation_id, ticket)
+            releasing = _redis_calls.submit(
+                conversation_id, self.release, conversation_id, ticket
+            )
         except RuntimeError:
             # The threads are gone (the process is exiting): the ticket
             # expires at the end of its lifetime.
@@ -176,7 +171,9 @@ class RedisTickets:
 
     async def _issued(self, conversation_id: str, lifetime_seconds: float) -> int:
         """Return a new ticket for the conversation, issued in a thread."""
-        issuing = _redis_calls.submit(self.issue, conversation_id, lifetime_seconds)
+        issuing = _redis_calls.submit(
+            conversation_id, self.issue, conversation_id, lifetime_seconds
+        )
         try:
             return await asyncio.wrap_future(issuing)
         except asyncio.CancelledError:
@@ -190,7 +187,9 @@ class RedisTickets:
 
     async def _released(self, conversation_id: str, ticket: int) -> None:
         """Return once the ticket is released; a cancelled turn still releases."""
-        releasing = _redis_calls.submit(self.release, conversation_id, ticket)
+        releasing = _redis_calls.submit(
+            conversation_id, self.release, conversation_id, ticket
+        )
         try:
             # Shielded: a turn cancelled (again) while its release waits for
             # a thread would otherwise cancel the release itself.
@@ -206,7 +205,9 @@ class RedisTickets:
         ticket = await self._issued(conversation_id, lifetime_seconds)
         try:
             while True:
-                holder = await _in_thread(self.holder, conversation_id, ticket)
+                holder = await _redis_calls.run(
+                    conversation_id, self.holder, conversation_id, ticket
+                )
                 if holder == ticket:
                     break
                 if holder == -1:

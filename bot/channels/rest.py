@@ -3,13 +3,15 @@
 For the company's own front ends and for tests. A caller may vouch for the
 customer's identity (``metadata.identity``) only by sending the shared
 ``X-Gracious-Identity-Key``; without it the conversation is anonymous and the
-bot asks for the email. A turn that fails answers 503 with a JSON error,
-logged without the customer's words.
+bot asks for the email. A turn that fails answers 503 with a JSON error
+(send it again), logged without the customer's words; one whose turn was
+kept before the failure answers its replies, as it would have.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import (
@@ -21,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.channels.inbound import add_health_route, has_key, prepare, problem
+from bot.channels.widget_delivery import already_received
 from bot.database import log_failure
 from bot.settings import settings
 
@@ -76,6 +79,10 @@ class RestChannel(InputChannel):
             text, metadata = prepare(
                 text, self.name(), self._trusted_identity(request, body)
             )
+            # Names the message in the tracker, to tell after a failure
+            # whether its turn was kept.
+            message_id = uuid.uuid4().hex
+            metadata["gracious"]["client_id"] = message_id
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -89,9 +96,15 @@ class RestChannel(InputChannel):
                 )
             except Exception as error:
                 # Sanic's own 500 would log the error's text and answer the
-                # caller with a page; the caller needs to know to send again.
+                # caller with a page; the caller needs to know to send again,
+                # unless the turn was kept before what failed (releasing the
+                # lock): sent again, it would run twice.
                 log_failure(log, error, "rest: a turn failed")
-                return problem(TURN_FAILED, 503)
+                agent = getattr(request.app.ctx, "agent", None)
+                if agent is None or not await already_received(
+                    agent, sender, message_id
+                ):
+                    return problem(TURN_FAILED, 503)
             return response.json(collector.messages)
 
         return webhook

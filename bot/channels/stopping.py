@@ -25,11 +25,13 @@ from typing import AbstractSet, Any
 log = logging.getLogger(__name__)
 
 # An orchestrator kills a server that has not exited this long after its
-# SIGTERM: Kubernetes' default grace period is 30 s. The rest of it is for
-# Sanic to close the connections and Rasa its stores. A turn takes a second
-# or two; one still running after this is stuck (a store or the billing
-# service not answering) and would not end in time anyway.
-TURNS_FINISH_WITHIN_SECONDS = 20.0
+# SIGTERM: Kubernetes' default grace period is 30 s. The server listens on
+# while it waits, and after it Sanic gives a request accepted meanwhile up to
+# its own 15 s (GRACEFUL_SHUTDOWN_TIMEOUT): 12 + 15 leaves Rasa time to
+# close its stores. A turn takes a second or two; one still running after
+# this is stuck (a store or the billing service not answering) and would
+# not end in time anyway.
+TURNS_FINISH_WITHIN_SECONDS = 12.0
 # A cancelled turn's cleanup (releasing its conversation's lock) runs on the
 # loop, which must still be running: awaited this long at most.
 CANCELLED_TURNS_END_WITHIN_SECONDS = 2.0
@@ -80,7 +82,8 @@ async def see_through(
             told = True
         await asyncio.wait(running, timeout=left)
     log.warning(
-        "the server is stopping: %d %s(s) still running after %g s, cancelled",
+        "the server is stopping: %d %s(s) still running when its %g s for "
+        "turns ran out, cancelled",
         len(running),
         what,
         TURNS_FINISH_WITHIN_SECONDS,

@@ -295,7 +295,9 @@ class WidgetInput(SocketIOInput):
         received = RecentMessages()
         turns: set[asyncio.Task[Any]] = set()
         server_stopping = asyncio.Event()
-        failures = FailedTurns(sio, BOT_EVENT, received, agent)
+        failures = FailedTurns(
+            sio, BOT_EVENT, received, agent, stopping=server_stopping.is_set
+        )
 
         def after_receipt(work: Awaitable[Any]) -> None:
             # The acknowledgement goes out when the handler returns; the work

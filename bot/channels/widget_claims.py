@@ -9,21 +9,21 @@ conversation's lock, where a turn that found it done stops
 The lock store's Redis and its client are used, timeouts, password and TLS
 included: the claim belongs with the lock it is checked under, and a store
 in memory (one server) needs no claim. That client is blocking, so each
-call runs in a worker thread: a Redis that is slow or does not answer holds
-the message it is asked about for up to the client's timeouts, never the
-event loop and the other conversations on it.
+call runs on its conversation's lane (bot/redis_lanes.py): a Redis that is
+slow or does not answer holds the message it is asked about for up to the
+client's timeouts, never the event loop and the other conversations on it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Callable, Optional, TypeVar
 
 from redis.exceptions import RedisError
+
+from bot.redis_lanes import ConversationLanes
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,14 @@ KEY_PREFIX = "gracious_widget_message:"
 # later than that; it is looked up in the tracker then, as every resend is.
 CLAIM_SECONDS = 3600
 CLAIMED, DONE = b"claimed", b"done"
-# Threads of their own, not the loop's default executor: while Redis does
-# not answer, each call holds its thread for up to the client's timeouts,
-# and the default executor's few threads also resolve the host names of the
-# action server and of billing.
-REDIS_THREADS = 8
-
-_redis_calls = ThreadPoolExecutor(
-    max_workers=REDIS_THREADS, thread_name_prefix="gracious-widget-claims"
-)
+# Lanes of their own (bot/redis_lanes.py), not the loop's default executor:
+# while Redis does not answer, each call holds its thread for up to the
+# client's timeouts, and the default executor's few threads also resolve
+# the host names of the action server and of billing. On its lane a
+# conversation's claims are answered in the order they were asked: its
+# receipts start their turns in that order, so a message answered sooner
+# than the one before it must not overtake it.
+_redis_calls = ConversationLanes("gracious-widget-claims")
 
 # KEYS: the message's key; ARGV: its lifetime in seconds. Claims it, or
 # returns what an earlier receipt left there, in one step.
@@ -87,8 +86,6 @@ class MessageClaims:
         self.prefix = key_prefix
         self.seconds = seconds
         self._claim = red.register_script(_CLAIM)
-        # Per conversation, the answer to its latest claim at receipt.
-        self._receipts: dict[str, asyncio.Future[None]] = {}
 
     def _key(self, conversation_id: str, message_id: str) -> str:
         return f"{self.prefix}{conversation_id}:{message_id}"
@@ -103,7 +100,7 @@ class MessageClaims:
     ) -> Answer:
         """Return Redis's answer, or ``unanswered`` (and a warning) on its error."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(_redis_calls, call)
+            return await _redis_calls.run(conversation_id, call)
         except RedisError:
             log.warning(failure, message_id, conversation_id, exc_info=True)
             return unanswered
@@ -111,35 +108,21 @@ class MessageClaims:
     async def claim(self, conversation_id: str, message_id: str) -> Claim:
         """Claim a message on receipt; return FIRST, or what was there before.
 
-        A conversation's claims are answered in the order they were asked:
-        its receipts start their turns in that order, so a message answered
-        sooner than the one before it must not overtake it.
+        A conversation's claims are answered in the order they were asked
+        (its lane), so its receipts start their turns in that order.
         """
-        earlier = self._receipts.get(conversation_id)
-        answered = asyncio.get_running_loop().create_future()
-        self._receipts[conversation_id] = answered
-        try:
-            found = await self._ask(
-                lambda: _claim(
-                    self._claim(
-                        keys=[self._key(conversation_id, message_id)],
-                        args=[self.seconds],
-                    )
-                ),
-                Claim.UNKNOWN,
-                "widget: could not claim message %s of %s; its turn runs",
-                conversation_id,
-                message_id,
-            )
-            if earlier is not None:
-                # asyncio.wait: a receipt given up (its socket gone) must not
-                # cancel the answer a later one waits for.
-                await asyncio.wait({earlier})
-            return found
-        finally:
-            answered.set_result(None)
-            if self._receipts.get(conversation_id) is answered:
-                del self._receipts[conversation_id]
+        return await self._ask(
+            lambda: _claim(
+                self._claim(
+                    keys=[self._key(conversation_id, message_id)],
+                    args=[self.seconds],
+                )
+            ),
+            Claim.UNKNOWN,
+            "widget: could not claim message %s of %s; its turn runs",
+            conversation_id,
+            message_id,
+        )
 
     async def state(self, conversation_id: str, message_id: str) -> Claim:
         """Return CLAIMED, DONE, NONE, or UNKNOWN if Redis does not answer."""

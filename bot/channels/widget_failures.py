@@ -31,9 +31,11 @@ again, under the lock, before it runs. The server forgets the message's id,
 so a resend with it is not dropped as already received; its claim in Redis
 was never marked done, so it passes there too.
 
-A turn cancelled is no failure, and nothing is said: the server stopping
-waited for it first, up to a limit (bot/channels/stopping.py), and
-cancels only one still running after that, which it logs.
+A turn cancelled is no failure, and nothing is said, with one exception:
+the server stopping waits for running turns up to a limit
+(bot/channels/stopping.py) and cancels one still running after that. Its
+customer holds an acknowledgement and would wait for ever, so they are told
+as for a failure, while the sockets are still open.
 
 A message that comes while the agent has no model loaded (a server started
 before its model exists, or whose model was unloaded) has no turn at all:
@@ -43,6 +45,7 @@ way, saying the bot is starting up (``not_ready``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Optional
 
@@ -82,11 +85,13 @@ class FailedTurns:
         bot_event: str,
         received: RecentMessages,
         agent: Callable[[], Optional[Any]],
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sio = sio
         self.bot_event = bot_event
         self.received = received
         self.agent = agent
+        self.stopping = stopping
 
     async def run(self, turn: Awaitable[Any], message: UserMessage) -> None:
         """Run ``message``'s turn; if it fails, log it and tell the customer."""
@@ -95,6 +100,11 @@ class FailedTurns:
         except Exception as error:  # CancelledError is not one: no failure
             log_failure(log, error, "widget: a turn failed")
             await self.tell(message)
+        except asyncio.CancelledError:
+            # ... unless the stopping server cut it off at its limit.
+            if self.stopping():
+                await self.tell(message)
+            raise
 
     async def tell(self, message: UserMessage) -> None:
         """Tell every tab of the conversation that ``message`` did not go through."""

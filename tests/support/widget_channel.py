@@ -14,15 +14,16 @@ from contextlib import asynccontextmanager, contextmanager
 from types import SimpleNamespace
 from typing import Any, AsyncIterator, Iterator, Optional
 
+import socketio
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
-from sanic import Sanic
+from sanic import Blueprint, Sanic
 
-from bot.channels.widget import WidgetInput
+from bot.channels.widget import SOCKET_PATH, WidgetInput
 from bot.settings import Settings
 from scripts.processes import free_port
 
@@ -100,24 +101,18 @@ def load_model_now(agent: Agent) -> Processor:
 
 
 @asynccontextmanager
-async def widget_server(
-    agent: Any, config: Optional[Settings] = None, port: Optional[int] = None
+async def channel_server(
+    agent: Any, blueprint: Blueprint, url_prefix: str, port: Optional[int] = None
 ) -> AsyncIterator[str]:
-    """Serve the widget's channel on a free port; yield the server's URL.
+    """Serve one channel's blueprint on a free port; yield the server's URL.
 
     Sanic 21.12 rewrites its connection code on a server's start, once per
     process unless ``Sanic.test_mode`` is set: callers set it (as
     sanic-testing does) to start several.
     """
-
-    async def rasa_handler(message: UserMessage) -> None:
-        # Rasa's own, as rasa.core.channels.channel.register hands it over
-        await app.ctx.agent.handle_message(message)
-
     app = Sanic(f"gracious_test_{uuid.uuid4().hex}")
     app.ctx.agent = agent
-    channel = WidgetInput(config=config or Settings(billing_api_key=KEY))
-    app.blueprint(channel.blueprint(rasa_handler), url_prefix="/webhooks/widget")
+    app.blueprint(blueprint, url_prefix=url_prefix)
     port = port or free_port()
     server = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True
@@ -130,6 +125,45 @@ async def widget_server(
     finally:
         server.close()
         await server.wait_closed()
+
+
+@asynccontextmanager
+async def widget_server(
+    agent: Any, config: Optional[Settings] = None, port: Optional[int] = None
+) -> AsyncIterator[str]:
+    """Serve the widget's channel on a free port; yield the server's URL."""
+
+    async def rasa_handler(message: UserMessage) -> None:
+        # Rasa's own, as rasa.core.channels.channel.register hands it over
+        await agent.handle_message(message)
+
+    channel = WidgetInput(config=config or Settings(billing_api_key=KEY))
+    blueprint = channel.blueprint(rasa_handler)
+    async with channel_server(agent, blueprint, "/webhooks/widget", port) as url:
+        yield url
+
+
+class SocketTab:
+    """One browser tab's socket, speaking to the channel as the widget does."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.packets: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.client.on("bot_uttered", self.packets.put_nowait)
+
+    async def open(self, conversation: str) -> None:
+        """Connect and join ``conversation``, as the widget does on load."""
+        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.client.on("session_confirm", confirmed.set_result)
+        await self.client.connect(
+            self.server,
+            socketio_path=SOCKET_PATH,
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        await self.client.emit("session_request", {"session_id": conversation})
+        assert await asyncio.wait_for(confirmed, 10) == conversation
 
 
 @contextmanager

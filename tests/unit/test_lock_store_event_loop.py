@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Optional
 
 import pytest
@@ -22,6 +21,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 import bot.lock_store
 from bot.lock_store import ConversationLockStore
+from bot.redis_lanes import ConversationLanes
 from tests.support.services import needs_redis
 
 # How late the slow Redis answers each request.
@@ -228,8 +228,8 @@ async def test_a_turn_cancelled_while_its_ticket_is_issued_gives_the_ticket_back
 async def test_a_turn_cancelled_holding_the_lock_releases_it_though_cancelled_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # One thread, so that the release can be made to wait for it.
-    redis_calls = ThreadPoolExecutor(max_workers=1)
+    # One lane, so that the release can be made to wait for it.
+    redis_calls = ConversationLanes("test-lock-store", lanes=1)
     monkeypatch.setattr(bot.lock_store, "_redis_calls", redis_calls)
     server = server_on(6379)
     inside = asyncio.Event()
@@ -242,7 +242,7 @@ async def test_a_turn_cancelled_holding_the_lock_releases_it_though_cancelled_ag
     holder = asyncio.create_task(holding_turn())
     await asyncio.wait_for(inside.wait(), 10)
     thread_free = threading.Event()
-    redis_calls.submit(thread_free.wait)
+    redis_calls.submit("another conversation", thread_free.wait)
     holder.cancel()
     await asyncio.sleep(0.05)
     # Its release waits for the thread; a second cancellation (a handler
@@ -279,3 +279,36 @@ async def test_one_server_in_memory_locks_without_threads(
 
     await asyncio.gather(turn("first"), turn("second"))
     assert said == ["first in", "first out", "second in", "second out"]
+
+
+@needs_redis
+async def test_a_conversations_turns_take_the_lock_in_the_order_they_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first turn's ticket is slow to issue (a new TLS connection, say):
+    the second, asked after it, must not draw the lower ticket and go first."""
+    server = server_on(6379)
+    tickets = server._redis
+    assert tickets is not None
+    issue = tickets.issue
+    first_asked = threading.Event()
+
+    def slow_first_issue(conversation_id: str, lifetime_seconds: float) -> int:
+        if not first_asked.is_set():
+            first_asked.set()
+            time.sleep(0.3)
+        return issue(conversation_id, lifetime_seconds)
+
+    monkeypatch.setattr(tickets, "issue", slow_first_issue)
+    said: list[str] = []
+
+    async def turn(text: str) -> None:
+        async with server.lock("conversation-6", lock_lifetime=LIFETIME_SECONDS):
+            said.append(text)
+            await asyncio.sleep(0.01)
+
+    digits = asyncio.create_task(turn("4242"))
+    await asyncio.sleep(0)  # "4242" asks first
+    answer = asyncio.create_task(turn("no"))
+    await asyncio.wait_for(asyncio.gather(digits, answer), 10)
+    assert said == ["4242", "no"]

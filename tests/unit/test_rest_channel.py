@@ -4,39 +4,32 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
 from sanic import Sanic
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.rest import TURN_FAILED, RestChannel
-from tests.support.widget_channel import free_port
+from bot.settings import settings
+from tests.support.widget_channel import channel_server
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
 @asynccontextmanager
-async def rest_server(handler: Handler) -> AsyncIterator[str]:
+async def rest_server(handler: Handler, agent: Any = None) -> AsyncIterator[str]:
     """Serve the REST channel with ``handler`` as Rasa's; yield the webhook's URL."""
-    app = Sanic(f"gracious_rest_test_{uuid.uuid4().hex}")
-    app.blueprint(RestChannel().blueprint(handler), url_prefix="/webhooks/rest")
-    port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True
-    )
-    assert server is not None
-    # Without the start listeners: one refuses a server with no agent.
-    await server.startup()
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    finally:
-        server.close()
-        await server.wait_closed()
+    blueprint = RestChannel().blueprint(handler)
+    async with channel_server(agent, blueprint, "/webhooks/rest") as url:
+        yield f"{url}/webhooks/rest/webhook"
 
 
 async def post(url: str, message: str) -> tuple[int, Any]:
@@ -47,8 +40,15 @@ async def post(url: str, message: str) -> tuple[int, Any]:
 
 
 @pytest.fixture(autouse=True)
-def many_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+def many_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(Sanic, "test_mode", True)
+    # the channel reads the identity key from the settings: these, not .env's
+    for name in ("GRACIOUS_REST_IDENTITY_KEY", "BILLING_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BILLING_API_KEY", "k" * 32)
+    settings.cache_clear()  # read once per process otherwise
+    yield
+    settings.cache_clear()
 
 
 async def test_a_turn_answers_with_the_bots_replies() -> None:
@@ -81,3 +81,22 @@ async def test_a_failed_turn_says_so_and_logs_no_words(
         caplog.text
     )
     assert "ana@example.com" not in caplog.text
+
+
+async def test_a_turn_kept_before_it_failed_answers_its_replies() -> None:
+    """The turn was saved, then releasing the lock failed: sent again, it would
+    run twice, so the caller gets the replies and no error."""
+    store = InMemoryTrackerStore(Domain.empty())
+    agent = SimpleNamespace(tracker_store=store)
+
+    async def handler(message: UserMessage) -> None:
+        tracker = await store.get_or_create_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text, metadata=message.metadata))
+        await store.save(tracker)
+        await message.output_channel.send_text_message(message.sender_id, "Done.")
+        raise ConnectionError("the lock store's Redis went away")
+
+    async with rest_server(handler, agent) as url:
+        status, body = await post(url, "no")
+    assert status == 200
+    assert body == [{"recipient_id": "rest-test", "text": "Done."}]

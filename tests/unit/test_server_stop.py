@@ -30,9 +30,10 @@ from bot.channels import sms, stopping
 from bot.channels.sms import SmsChannel
 from bot.channels.sms_late import LateReplies
 from bot.channels.widget import SOCKET_PATH
+from bot.replies import MESSAGE_NOT_THROUGH
 from scripts.processes import free_port
 from tests.support.stopping_widget_server import SERVING
-from tests.support.widget_channel import THANKS
+from tests.support.widget_channel import THANKS, SocketTab
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+15550001111"
@@ -109,27 +110,11 @@ async def widget_server(turns_within_seconds: float) -> AsyncIterator[Any]:
         print("\n".join(server.log))  # shown when a test fails
 
 
-class Tab:
-    """One browser tab's socket, speaking to the channel as the widget does."""
+class Tab(SocketTab):
+    """One browser tab's socket, in a conversation of its own."""
 
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.packets: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.client.on("bot_uttered", self.packets.put_nowait)
-
-    async def open(self) -> None:
-        conversation = uuid.uuid4().hex
-        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.client.on("session_confirm", confirmed.set_result)
-        await self.client.connect(
-            self.server,
-            socketio_path=SOCKET_PATH,
-            transports=["websocket"],
-            wait_timeout=10,
-        )
-        await self.client.emit("session_request", {"session_id": conversation})
-        assert await asyncio.wait_for(confirmed, 10) == conversation
+    async def open(self) -> None:  # type: ignore[override]
+        await super().open(uuid.uuid4().hex)
 
     async def send(self, text: str) -> asyncio.Future[Any]:
         """Send with an id of the widget's; return the acknowledgement to come."""
@@ -194,7 +179,9 @@ async def test_a_widget_turn_running_when_the_server_stops_is_answered_first() -
     assert tab.packets.empty()
 
 
-async def test_a_widget_turn_longer_than_the_limit_is_cancelled_and_logged() -> None:
+async def test_a_widget_turn_longer_than_the_limit_is_cancelled_logged_and_told() -> (
+    None
+):
     async with widget_server(turns_within_seconds=1) as (server, url):
         tab = Tab(url)
         await tab.open()
@@ -209,8 +196,12 @@ async def test_a_widget_turn_longer_than_the_limit_is_cancelled_and_logged() -> 
         if tab.client.connected:
             await tab.client.disconnect()
 
-    assert server.logs("1 widget turn(s) still running after 1 s, cancelled")
-    assert reply is None
+    assert server.logs(
+        "1 widget turn(s) still running when its 1 s for turns ran out, cancelled"
+    )
+    # told while its socket was still open: it holds an acknowledgement
+    assert reply is not None and reply["text"] == MESSAGE_NOT_THROUGH
+    assert reply["failed_message"]
     assert status == 0
     assert took < 10  # the limit and Sanic's closing, not the turn's 60 s
 
@@ -286,4 +277,7 @@ async def test_a_late_sms_turn_longer_than_the_limit_is_cancelled_and_logged(
 
     assert late.cancelled()
     assert time.monotonic() - began < 5
-    assert "1 late SMS turn(s) still running after 0.3 s, cancelled" in caplog.text
+    assert (
+        "1 late SMS turn(s) still running when its 0.3 s for turns ran out"
+        in caplog.text
+    )

@@ -13,14 +13,12 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
-import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 
-from bot.channels.widget import SOCKET_PATH
 from bot.channels.widget_delivery import RecentMessages
 from bot.channels.widget_failures import FailedTurns
 from bot.lock_store import ConversationLockStore
@@ -28,6 +26,7 @@ from bot.replies import ANSWER_NOT_KEPT, MESSAGE_NOT_THROUGH, STARTING_UP
 from tests.support.services import redis_reachable
 from tests.support.widget_channel import (
     THANKS,
+    SocketTab,
     TrackerDatabaseDown,
     agent_on,
     agent_without_model,
@@ -46,26 +45,8 @@ def several_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Sanic, "test_mode", True)
 
 
-class Tab:
-    """One browser tab's socket, speaking to the channel as the widget does."""
-
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.packets: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.client.on("bot_uttered", self.packets.put_nowait)
-
-    async def open(self, conversation: str) -> None:
-        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.client.on("session_confirm", confirmed.set_result)
-        await self.client.connect(
-            self.server,
-            socketio_path=SOCKET_PATH,
-            transports=["websocket"],
-            wait_timeout=10,
-        )
-        await self.client.emit("session_request", {"session_id": conversation})
-        assert await asyncio.wait_for(confirmed, 10) == conversation
+class Tab(SocketTab):
+    """One browser tab's socket, sending the one message the tests send."""
 
     async def send(self, text: str, resent: bool = False) -> Any:
         """Send with the widget's id; return the acknowledgement."""
@@ -245,6 +226,34 @@ async def test_a_turn_cancelled_as_the_server_stops_is_no_failure() -> None:
         await running
     assert room.emitted == []
     assert not received.first_time("c" * 32, MESSAGE_ID)  # still remembered
+
+
+async def test_a_turn_cut_off_by_the_stopping_server_is_told() -> None:
+    """Past the stop's limit (bot/channels/stopping.py) the turn is cancelled:
+    its customer holds an acknowledgement, and is told to send it again."""
+    room, received = Room(), RecentMessages()
+    received.first_time("d" * 32, MESSAGE_ID)
+    agent = agent_on(in_memory())
+    failures = FailedTurns(
+        room,  # type: ignore[arg-type]
+        "bot_uttered",
+        received,
+        lambda: agent,
+        stopping=lambda: True,
+    )
+
+    async def turn_stuck() -> None:
+        await asyncio.Event().wait()
+
+    running: asyncio.Task[None] = asyncio.ensure_future(
+        failures.run(turn_stuck(), acknowledged_message("d" * 32))
+    )
+    await asyncio.sleep(0)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert [packet["text"] for _, packet, _ in room.emitted] == [MESSAGE_NOT_THROUGH]
+    assert received.first_time("d" * 32, MESSAGE_ID)  # a resend is news again
 
 
 async def test_a_notice_that_cannot_be_sent_is_logged_and_ends_the_turn(
