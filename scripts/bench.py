@@ -5,8 +5,8 @@ the same run: identity checks for a real account with a wrong card, for an
 unknown account (these two should cost about the same, or timing would tell
 an attacker which accounts exist), a successful check, and a full
 verify-offer-cancel sequence. Median and 95th percentile in milliseconds.
-Then, when a model is trained, the NLU's load and parse times
-(scripts/bench_nlu.py).
+Then a turn's conversation lock (scripts/bench_lock.py) and, when a model
+is trained, the NLU's load and parse times (scripts/bench_nlu.py).
 """
 
 from __future__ import annotations
@@ -151,8 +151,11 @@ def main() -> int:
     print("\n".join(results))
     print("The two failing checks should be close: a gap lets timing reveal accounts.")
     print()
-    from scripts import bench_nlu  # it imports this module's table helpers
+    # both import this module's table helpers
+    from scripts import bench_lock, bench_nlu
 
+    bench_lock.main()
+    print()
     return bench_nlu.main(Path("models/gracious.tar.gz"))
 
 
