@@ -39,6 +39,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, Lo
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.redis_lanes import ConversationLanes
+from bot.settings import SettingsError, flag
 
 log = logging.getLogger(__name__)
 
@@ -223,16 +224,14 @@ class RedisTickets:
             await self._released(conversation_id, ticket)
 
 
-def _flag(value: Any) -> bool:
-    """Return a yes/no option from endpoints.yml, where ${VAR} gives text."""
-    if isinstance(value, bool):
-        return value
-    text = str(value or "").strip().lower()
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    if text in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"LOCK_STORE_REDIS_SSL must be true or false, got {value!r}")
+def _use_ssl(value: Any) -> bool:
+    """Read ``use_ssl`` as every yes/no setting is read (bot/settings.py)."""
+    try:
+        return flag(value, "LOCK_STORE_REDIS_SSL")
+    except SettingsError as error:
+        # Rasa builds the lock store from endpoints.yml: a bad value there
+        # is a ValueError, as Rasa's own stores raise.
+        raise ValueError(str(error)) from None
 
 
 class ConversationLockStore(LockStore):
@@ -261,7 +260,7 @@ class ConversationLockStore(LockStore):
                 db=int(options.get("db") or 1),
                 password=options.get("password") or None,
                 key_prefix=str(options.get("key_prefix") or KEY_PREFIX),
-                use_ssl=_flag(options.get("use_ssl")),
+                use_ssl=_use_ssl(options.get("use_ssl")),
             )
         else:
             raise ValueError(

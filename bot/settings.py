@@ -43,7 +43,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = (env.get(name) or "").strip().lower()
+    return flag(env.get(name), name)
+
+
+def flag(value: object, name: str) -> bool:
+    """Return a yes/no setting; empty is no. Also endpoints.yml's ${VAR} text."""
+    raw = str(value or "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
