@@ -42,7 +42,7 @@ from bot.billing import (
     Verification,
     VerificationExpired,
 )
-from bot.channels.notices import MAX_NOTICE_LENGTH
+from bot.channels.notice_contract import KEY_HEADER, MAX_NOTICE_LENGTH
 from bot.channels.sms_outbound import SmsNotSent, TwilioSender
 from bot.channels.sms_text import BETWEEN_REPLIES, sms_bodies
 from bot.database import log_failure
@@ -222,7 +222,7 @@ def post_notices(
             answer = requests.post(
                 url,
                 json=body,
-                headers={"X-Gracious-Notice-Key": settings.notice_key},
+                headers={KEY_HEADER: settings.notice_key},
                 timeout=timeout,
             )
             answer.raise_for_status()

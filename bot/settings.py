@@ -147,6 +147,9 @@ class Settings:
     # (bot/channels/notices.py); without the key it cannot.
     rasa_url: str = "http://127.0.0.1:5005"
     notice_key: str = field(default="", repr=False)
+    # Opens the route that loads another model into the running server
+    # (bot/channels/model_reload.py); without it the route refuses all.
+    model_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -187,6 +190,7 @@ class Settings:
             retry_interval_seconds=_float(env, "GRACIOUS_RETRY_INTERVAL_SECONDS", 30.0),
             rasa_url=(env.get("GRACIOUS_RASA_URL") or cls.rasa_url).rstrip("/"),
             notice_key=_optional_secret(env, "GRACIOUS_NOTICE_KEY"),
+            model_key=_optional_secret(env, "GRACIOUS_MODEL_KEY"),
         )
 
 

@@ -14,12 +14,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from scripts.processes import ROOT, ServiceProcess, python_module
+from scripts.quick_start import (
+    MODEL,
+    FullModelTraining,
+    model_key,
+    needs_training,
+    train_quick_model,
+)
 
 LOGS = ROOT / "var" / "log"
-MODEL = ROOT / "models" / "gracious.tar.gz"
 RASA = [sys.executable, "-m", "rasa"]
 DEMO = """
 Demo customers (reference billing service on {billing}):
@@ -30,13 +36,40 @@ Demo customers (reference billing service on {billing}):
 """
 
 
+def shown(path: Path) -> str:
+    """``path`` as the user typing in the project's folder would write it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def choose_model(env: dict[str, str]) -> tuple[Path, Optional[FullModelTraining]]:
+    """Return the model to start on, and the full training still to run, if any.
+
+    With the full model trained for this data and config, that model (its
+    archive brought up to date, in seconds). Otherwise the quick model now,
+    and the full one trained in the background (scripts/quick_start.py).
+    """
+    print("gracious: checking whether the model needs training ...", flush=True)
+    if not needs_training(env):
+        train_if_needed(env)
+        return MODEL, None
+    log = LOGS / "train-quick.log"
+    print(
+        "gracious: training a quick model first (one classifier; 6-15 minutes "
+        f"on 2 cores; see {shown(log)}). The full model trains after it, "
+        "in the background, and takes over the chat when it is ready.",
+        flush=True,
+    )
+    quick = train_quick_model(env, log)
+    rasa_url = "http://127.0.0.1:5005"
+    return quick, FullModelTraining(env, LOGS / "train.log", rasa_url)
+
+
 def train_if_needed(env: dict[str, str]) -> None:
     """Train the model unless one exists for exactly this data and config."""
     command = [*RASA, "train", "--fixed-model-name", "gracious", "--out", "models"]
     log = LOGS / "train.log"
     print(
-        "gracious: training the model if data or config changed "
-        f"(about 35 minutes on 2 cores the first time; see {log.relative_to(ROOT)})",
+        f"gracious: bringing the model up to date (see {shown(log)})",
         flush=True,
     )
     with log.open("wb") as output:
@@ -104,8 +137,17 @@ def start_rasa(
     return process
 
 
-def chat(rasa_url: str, sender: str, identity: Optional[dict[str, str]]) -> None:
-    """Chat in the terminal over the REST channel, as a customer would."""
+def chat(
+    rasa_url: str,
+    sender: str,
+    identity: Optional[dict[str, str]],
+    notes: Callable[[], list[str]] = list,
+) -> None:
+    """Chat in the terminal over the REST channel, as a customer would.
+
+    ``notes`` are the stack's own news (the full model took over), printed
+    after the bot's replies rather than into the line being typed.
+    """
     import requests
 
     headers = {}
@@ -133,6 +175,8 @@ def chat(rasa_url: str, sender: str, identity: Optional[dict[str, str]]) -> None
                 print(f"bot> {message['text']}")
             for button in message.get("buttons") or []:
                 print(f"     [{button['title']}] (type: {button['payload']})")
+        for note in notes():
+            print(f"(gracious: {note})")
 
 
 def main(argv: list[str]) -> int:
@@ -161,7 +205,12 @@ def main(argv: list[str]) -> int:
     seed = python_module("billing_service", "seed", *fresh)
     if subprocess.call(seed, cwd=ROOT, env=env) != 0:
         raise SystemExit("gracious: seeding the billing database failed (see above)")
-    train_if_needed(env)
+    model_key(env)  # this run's key for loading the full model, unless set
+    try:
+        model, full_training = choose_model(env)
+    except KeyboardInterrupt:  # Ctrl-C while training: nothing runs yet
+        print("\ngracious: stopped while training; finished steps stay cached")
+        return 130
 
     running: list[ServiceProcess] = []
     # Ctrl-C and a service manager's TERM both stop every process cleanly,
@@ -172,14 +221,24 @@ def main(argv: list[str]) -> int:
         running.append(start_billing(env, LOGS, int(env.get("BILLING_PORT") or 5100)))
         running.append(start_actions(env, LOGS, 5055))
         running.append(start_retry_worker(env, LOGS))
-        running.append(start_rasa(env, LOGS, 5005))
+        running.append(start_rasa(env, LOGS, 5005, model))
+        notes: Callable[[], list[str]] = list
+        if full_training is not None:
+            full_training.start()
+            notes = full_training.take_notes
+            print(
+                "gracious: the quick model answers; the full model is training "
+                f"(see {shown(LOGS / 'train.log')})"
+            )
         print(DEMO.format(billing=env["BILLING_URL"]))
         print("Rasa REST webhook: http://127.0.0.1:5005/webhooks/rest/webhook")
         print("Web widget demo:   http://127.0.0.1:5005/webhooks/widget/demo")
-        print(f"Logs: {LOGS.relative_to(ROOT)}/\n")
+        print(f"Logs: {shown(LOGS)}/\n")
         if args.no_chat or not sys.stdin.isatty():
             print("Servers running. Press Ctrl-C to stop.")
             while all(p.process.poll() is None for p in running):
+                for note in notes():
+                    print(f"gracious: {note}", flush=True)
                 time.sleep(1)
             print("gracious: a process stopped; see var/log/.", file=sys.stderr)
             return 1
@@ -189,7 +248,7 @@ def main(argv: list[str]) -> int:
         elif args.customer_id:
             identity = {"kind": "customer_id", "value": args.customer_id}
         sender = f"terminal-{os.getpid()}-{int(time.time())}"
-        chat("http://127.0.0.1:5005", sender, identity)
+        chat("http://127.0.0.1:5005", sender, identity, notes)
         return 0
     except KeyboardInterrupt:
         return 0
@@ -199,6 +258,10 @@ def main(argv: list[str]) -> int:
     finally:
         # a second Ctrl-C must not leave the rest running
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if full_training is not None:
+            if full_training.running():
+                print("gracious: the full model's training stops; the next run goes on")
+            full_training.stop()
         for process in reversed(running):
             process.stop()
 

@@ -41,15 +41,17 @@ from bot.channels.inbound import (
     has_key,
     problem,
 )
+from bot.channels.notice_contract import (
+    KEY_HEADER,
+    MAX_NOTICE_ID_LENGTH,
+    MAX_NOTICE_LENGTH,
+)
 from bot.settings import settings
 
 log = logging.getLogger(__name__)
 
-MAX_NOTICE_LENGTH = 2_000
-KEY_HEADER = "x-gracious-notice-key"
 # Channels the worker texts on itself; the route only records those notices.
 SENT_ELSEWHERE = ("sms",)
-MAX_NOTICE_ID_LENGTH = 100
 
 
 def read_notice(body: Any) -> Union[tuple[str, Optional[str], Optional[str]], str]:

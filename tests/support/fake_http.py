@@ -27,6 +27,9 @@ class ScriptedServer:
             def do_GET(self) -> None:
                 self._serve()
 
+            def do_PUT(self) -> None:
+                self._serve()
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.bodies.append(self.rfile.read(length))

@@ -34,6 +34,7 @@ from tests.support.sms import (
 
 WIDGET_SECRET = "test-widget-secret-" + "w" * 32
 NOTICE_KEY = "test-notice-key-" + "n" * 32
+MODEL_KEY = "test-model-key-" + "m" * 32
 
 
 @dataclass
@@ -140,6 +141,7 @@ def running_stack(
     bot_databases: tuple[str, str] = ("", ""),
     lock_store: str = "in_memory",
     rasa_servers: int = 1,
+    model: Path = MODEL,
 ) -> Iterator[Stack]:
     """Start the three processes with every channel configured; stop them after.
 
@@ -147,10 +149,10 @@ def running_stack(
     tracker store and the bot's own tables); ``lock_store="redis"`` uses the
     local Redis, as several Rasa servers would, and ``rasa_servers`` starts
     that many on the same stores (the retry worker and the browsers' proxy
-    reach the first).
+    reach the first). ``model`` is the archive they start on.
     """
-    if not MODEL.exists():
-        raise RuntimeError(f"No trained model at {MODEL}: `./gracious test` trains it.")
+    if not model.exists():
+        raise RuntimeError(f"No trained model at {model}: `./gracious test` trains it.")
     billing_process, billing = start_billing_service(
         billing_database or f"sqlite:///{work / 'billing.sqlite3'}", work
     )
@@ -181,6 +183,7 @@ def running_stack(
             "GRACIOUS_RETRY_INTERVAL_SECONDS": "0.5",
             "GRACIOUS_RASA_URL": f"http://127.0.0.1:{rasa_port}",
             "GRACIOUS_NOTICE_KEY": NOTICE_KEY,
+            "GRACIOUS_MODEL_KEY": MODEL_KEY,
             "WIDGET_JWT_SECRET": WIDGET_SECRET,
             "WIDGET_ALLOWED_ORIGINS": ",".join([proxy.url, *rasa_urls]),
             "GRACIOUS_DEMO_PAGE": "1",
@@ -193,7 +196,7 @@ def running_stack(
         for number, port in enumerate(rasa_ports):
             logs = work / f"rasa-{number + 1}" if number else work
             logs.mkdir(exist_ok=True)
-            started.append(start_rasa(env, logs, port))
+            started.append(start_rasa(env, logs, port, model))
         yield Stack(
             billing,
             outage,

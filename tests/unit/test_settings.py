@@ -83,15 +83,19 @@ def test_the_billing_service_refuses_to_start_without_secrets() -> None:
     assert "BILLING_API_KEY is not set" in run.stderr
 
 
-def test_the_notice_key_is_optional_but_never_short_or_printed() -> None:
-    assert Settings.from_env({"BILLING_API_KEY": KEY}).notice_key == ""
-    with pytest.raises(SettingsError, match="GRACIOUS_NOTICE_KEY"):
-        Settings.from_env({"BILLING_API_KEY": KEY, "GRACIOUS_NOTICE_KEY": "short"})
-    notice_key = "n" * 32
-    config = Settings.from_env(
-        {"BILLING_API_KEY": KEY, "GRACIOUS_NOTICE_KEY": notice_key}
-    )
-    assert config.notice_key == notice_key and notice_key not in repr(config)
+@pytest.mark.parametrize(
+    "variable, field",
+    [("GRACIOUS_NOTICE_KEY", "notice_key"), ("GRACIOUS_MODEL_KEY", "model_key")],
+)
+def test_route_keys_are_optional_but_never_short_or_printed(
+    variable: str, field: str
+) -> None:
+    assert getattr(Settings.from_env({"BILLING_API_KEY": KEY}), field) == ""
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({"BILLING_API_KEY": KEY, variable: "short"})
+    key = "n" * 32
+    config = Settings.from_env({"BILLING_API_KEY": KEY, variable: key})
+    assert getattr(config, field) == key and key not in repr(config)
 
 
 def test_several_servers_share_widget_sockets_through_the_lock_stores_redis() -> None:
