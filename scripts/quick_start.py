@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -75,11 +76,15 @@ def write_quick_config(source: Path = CONFIG, target: Path = QUICK_CONFIG) -> Pa
     return target
 
 
-def needs_training(env: dict[str, str]) -> bool:
-    """Whether the full model is missing or a step of its training is not cached."""
+def needs_training(env: dict[str, str], config: Path = CONFIG) -> bool:
+    """Whether the full model is missing or a step of its training is not cached.
+
+    Data that fails Rasa's validation counts as needing training: the quick
+    training then stops, saying so.
+    """
     if not MODEL.exists():  # a first run: no need to ask Rasa (half a minute)
         return True
-    dry_run = [*train_command(CONFIG, MODEL), "--dry-run"]
+    dry_run = [*train_command(config, MODEL), "--dry-run", "--skip-validation"]
     result = subprocess.run(
         dry_run, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -94,13 +99,19 @@ def train_quick_model(
 ) -> Path:
     """Train the quick model (blocking); raise SystemExit if training fails."""
     command = train_command(write_quick_config(target=config), model)
+    train(command, env, log, "the quick model")
+    return model
+
+
+def train(command: list[str], env: dict[str, str], log: Path, what: str) -> None:
+    """Run a training in the foreground; on failure show its log's end and stop."""
     with log.open("wb") as output:
         code = subprocess.call(
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     if code != 0:
-        raise SystemExit(f"gracious: training the quick model failed (see {log})")
-    return model
+        print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise SystemExit(f"gracious: training {what} failed (see {log})")
 
 
 class FullModelTraining:
@@ -111,9 +122,11 @@ class FullModelTraining:
         env: dict[str, str],
         log: Path,
         rasa_url: str,
+        key: str,
         command: Optional[list[str]] = None,
     ) -> None:
         self._command = command or train_command(CONFIG, MODEL)
+        self._key = key
         self._env = env
         self._log = log
         self._rasa_url = rasa_url
@@ -157,29 +170,47 @@ class FullModelTraining:
                     "the quick model goes on answering"
                 )
             return
-        self._note(load_model(self._rasa_url, self._env[KEY_VARIABLE], MODEL))
+        self._note(load_model(self._rasa_url, self._key, MODEL))
 
 
-def load_model(rasa_url: str, key: str, model: Path) -> str:
-    """Have the running Rasa server load ``model``; return what happened."""
+LOADED = "the full model (three classifiers voting) answers from now on"
+NOT_LOADED = "the full model is trained but Rasa did not load it"
+
+
+def load_model(
+    rasa_url: str,
+    key: str,
+    model: Path,
+    timeout: float = LOAD_TIMEOUT_SECONDS,
+    poll_seconds: float = 2.0,
+) -> str:
+    """Have the running Rasa server load ``model``; return what happened.
+
+    The server answers within half a minute: done, refused, or still loading
+    (202), in which case its GET says when the load is over and how it went.
+    """
+    url = f"{rasa_url}/webhooks/model/serving"
+    headers = {"X-Gracious-Model-Key": key}
     try:
         answer = requests.put(
-            f"{rasa_url}/webhooks/model/serving",
-            json={"model_file": str(model)},
-            headers={"X-Gracious-Model-Key": key},
-            timeout=(5, LOAD_TIMEOUT_SECONDS),
+            url, json={"model_file": str(model)}, headers=headers, timeout=(5, 60)
         )
-    except requests.RequestException as error:
-        return f"the full model is trained but Rasa did not load it ({error})"
+        if answer.status_code == 202:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                time.sleep(poll_seconds)
+                status = requests.get(url, headers=headers, timeout=(5, 30)).json()
+                if status.get("loading") is None:
+                    failed = status.get("failed")
+                    return f"{NOT_LOADED} ({failed})" if failed else LOADED
+            return f"{NOT_LOADED} (still loading after {timeout:.0f} s)"
+    except (requests.RequestException, ValueError) as error:
+        return f"{NOT_LOADED} ({error})"
     if answer.status_code != 200:
-        return (
-            f"the full model is trained but Rasa did not load it "
-            f"({answer.status_code}: {answer.text[:200]})"
-        )
-    return "the full model (three classifiers voting) answers from now on"
+        return f"{NOT_LOADED} ({answer.status_code}: {answer.text[:200]})"
+    return LOADED
 
 
 def model_key(env: dict[str, str]) -> str:
     """Return the key of Rasa's model route: the operator's, or one for this run."""
-    env.setdefault(KEY_VARIABLE, secrets.token_urlsafe(32))
-    return env[KEY_VARIABLE]
+    return env.get(KEY_VARIABLE) or secrets.token_urlsafe(32)

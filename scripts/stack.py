@@ -18,10 +18,14 @@ from typing import Callable, Optional
 
 from scripts.processes import ROOT, ServiceProcess, python_module
 from scripts.quick_start import (
+    CONFIG,
+    KEY_VARIABLE,
     MODEL,
     FullModelTraining,
     model_key,
     needs_training,
+    train,
+    train_command,
     train_quick_model,
 )
 
@@ -41,7 +45,9 @@ def shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def choose_model(env: dict[str, str]) -> tuple[Path, Optional[FullModelTraining]]:
+def choose_model(
+    env: dict[str, str], key: str
+) -> tuple[Path, Optional[FullModelTraining]]:
     """Return the model to start on, and the full training still to run, if any.
 
     With the full model trained for this data and config, that model (its
@@ -61,24 +67,14 @@ def choose_model(env: dict[str, str]) -> tuple[Path, Optional[FullModelTraining]
     )
     quick = train_quick_model(env, log)
     rasa_url = "http://127.0.0.1:5005"
-    return quick, FullModelTraining(env, LOGS / "train.log", rasa_url)
+    return quick, FullModelTraining(env, LOGS / "train.log", rasa_url, key)
 
 
 def train_if_needed(env: dict[str, str]) -> None:
     """Train the model unless one exists for exactly this data and config."""
-    command = [*RASA, "train", "--fixed-model-name", "gracious", "--out", "models"]
     log = LOGS / "train.log"
-    print(
-        f"gracious: bringing the model up to date (see {shown(log)})",
-        flush=True,
-    )
-    with log.open("wb") as output:
-        code = subprocess.call(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    if code != 0:
-        print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
-        raise SystemExit(f"gracious: training the model failed (see {log})")
+    print(f"gracious: bringing the model up to date (see {shown(log)})", flush=True)
+    train(train_command(CONFIG, MODEL), env, log, "the model")
 
 
 def start_billing(env: dict[str, str], logs: Path, port: int) -> ServiceProcess:
@@ -205,23 +201,26 @@ def main(argv: list[str]) -> int:
     seed = python_module("billing_service", "seed", *fresh)
     if subprocess.call(seed, cwd=ROOT, env=env) != 0:
         raise SystemExit("gracious: seeding the billing database failed (see above)")
-    model_key(env)  # this run's key for loading the full model, unless set
+    # Ctrl-C and a service manager's TERM both stop every process cleanly,
+    # also when started in the background (where SIGINT starts out ignored),
+    # a training in the foreground included.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # The key of Rasa's model route (the operator's, or one for this run):
+    # Rasa's environment only.
+    key = model_key(env)
     try:
-        model, full_training = choose_model(env)
+        model, full_training = choose_model(env, key)
     except KeyboardInterrupt:  # Ctrl-C while training: nothing runs yet
         print("\ngracious: stopped while training; finished steps stay cached")
         return 130
 
     running: list[ServiceProcess] = []
-    # Ctrl-C and a service manager's TERM both stop every process cleanly,
-    # also when started in the background (where SIGINT starts out ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         running.append(start_billing(env, LOGS, int(env.get("BILLING_PORT") or 5100)))
         running.append(start_actions(env, LOGS, 5055))
         running.append(start_retry_worker(env, LOGS))
-        running.append(start_rasa(env, LOGS, 5005, model))
+        running.append(start_rasa({**env, KEY_VARIABLE: key}, LOGS, 5005, model))
         notes: Callable[[], list[str]] = list
         if full_training is not None:
             full_training.start()

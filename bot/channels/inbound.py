@@ -67,6 +67,14 @@ def problem(message: str, status: int = 400) -> response.HTTPResponse:
     return response.json({"error": message}, status=status)
 
 
+def json_body(request: Request) -> Any:
+    """Return the request's JSON body, or None if it has none that parses."""
+    try:
+        return request.json
+    except Exception:  # Sanic's own error for a body that is not JSON
+        return None
+
+
 def has_key(request: Request, header: str, key: str) -> bool:
     """Whether the request carries ``key`` in ``header``; never with no key set."""
     given = request.headers.get(header, "")

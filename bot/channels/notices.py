@@ -39,6 +39,7 @@ from bot.channels.inbound import (
     add_health_route,
     conversation_lock,
     has_key,
+    json_body,
     problem,
 )
 from bot.channels.notice_contract import (
@@ -106,10 +107,7 @@ class NoticeChannel(InputChannel):
         async def notice(request: Request, conversation_id: str) -> Any:
             if not has_key(request, KEY_HEADER, settings().notice_key):
                 return problem("A valid X-Gracious-Notice-Key header is needed.", 403)
-            try:
-                body = request.json
-            except Exception:
-                body = None
+            body = json_body(request)
             notice = read_notice(body)
             if isinstance(notice, str):
                 return problem(notice, 400)

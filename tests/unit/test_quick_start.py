@@ -12,6 +12,9 @@ import yaml
 from scripts.quick_start import (
     CONFIG,
     KEY_VARIABLE,
+    LOADED,
+    MODEL,
+    NOT_LOADED,
     FullModelTraining,
     load_model,
     model_key,
@@ -63,9 +66,8 @@ def rasa(status: int, body: dict) -> ScriptedServer:
 
 
 def training(tmp_path: Path, url: str, code: str) -> FullModelTraining:
-    env = {KEY_VARIABLE: KEY}
     command = [sys.executable, "-c", code]
-    return FullModelTraining(env, tmp_path / "train.log", url, command=command)
+    return FullModelTraining({}, tmp_path / "train.log", url, KEY, command=command)
 
 
 def test_a_finished_training_is_loaded_into_the_running_server(tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_a_finished_training_is_loaded_into_the_running_server(tmp_path: Path) -
         assert eventually(lambda: not full.running(), 30)
         notes: list[str] = []
         assert eventually(lambda: notes.extend(full.take_notes()) or notes, 10)
-    assert notes == ["the full model (three classifiers voting) answers from now on"]
+    assert notes == [LOADED]
     assert full.take_notes() == []  # each note once
     assert server.paths == ["/webhooks/model/serving"]
     assert server.requests[0]["x-gracious-model-key"] == KEY
@@ -116,12 +118,45 @@ def test_an_unreachable_server_is_reported() -> None:
     assert note.startswith("the full model is trained but Rasa did not load it")
 
 
+def test_a_long_load_is_followed_until_it_is_over() -> None:
+    answers = [
+        (202, {"loading": "gracious.tar.gz", "failed": None}),
+        (200, {"loading": "gracious.tar.gz", "failed": None}),
+        (200, {"model": "gracious.tar.gz", "loading": None, "failed": None}),
+    ]
+    with ScriptedServer(
+        lambda n: (answers[n - 1][0], json.dumps(answers[n - 1][1]).encode(), 0.0)
+    ) as server:
+        note = load_model(server.url, KEY, MODEL, poll_seconds=0.01)
+    assert note == LOADED
+    assert server.paths == ["/webhooks/model/serving"] * 3
+    assert all(r["x-gracious-model-key"] == KEY for r in server.requests)
+
+
+def test_a_long_load_that_failed_says_why() -> None:
+    answers = [
+        (202, {"loading": "gracious.tar.gz", "failed": None}),
+        (200, {"loading": None, "failed": "gracious.tar.gz: OSError"}),
+    ]
+    with ScriptedServer(
+        lambda n: (answers[n - 1][0], json.dumps(answers[n - 1][1]).encode(), 0.0)
+    ) as server:
+        note = load_model(server.url, KEY, MODEL, poll_seconds=0.01)
+    assert note == f"{NOT_LOADED} (gracious.tar.gz: OSError)"
+
+
+def test_a_load_that_never_ends_is_given_up() -> None:
+    with rasa(202, {"loading": "gracious.tar.gz", "failed": None}) as server:
+        note = load_model(server.url, KEY, MODEL, timeout=0.05, poll_seconds=0.01)
+    assert note == f"{NOT_LOADED} (still loading after 0 s)"
+
+
 def test_the_operators_key_is_kept_and_a_run_key_made_otherwise() -> None:
     assert model_key({KEY_VARIABLE: KEY}) == KEY
-    env: dict[str, str] = {}
+    env: dict[str, str] = {KEY_VARIABLE: ""}  # an empty line in .env
     made = model_key(env)
-    assert len(made) >= 32 and env[KEY_VARIABLE] == made
-    assert model_key({}) != made
+    assert len(made) >= 32 and made != model_key(env)
+    assert env == {KEY_VARIABLE: ""}  # only Rasa is given the key
 
 
 def test_the_stack_starts_on_the_quick_model_only_when_training_is_needed(
@@ -137,10 +172,10 @@ def test_the_stack_starts_on_the_quick_model_only_when_training_is_needed(
     )
 
     monkeypatch.setattr(stack, "needs_training", lambda env: False)
-    assert stack.choose_model({}) == (stack.MODEL, None)
+    assert stack.choose_model({}, KEY) == (stack.MODEL, None)
     assert calls == ["full"]  # brought up to date, in the foreground
 
     monkeypatch.setattr(stack, "needs_training", lambda env: True)
-    model, full = stack.choose_model({KEY_VARIABLE: KEY})
+    model, full = stack.choose_model({}, KEY)
     assert calls == ["full", "quick"] and model == tmp_path / "train-quick.log"
     assert isinstance(full, FullModelTraining) and not full.running()
