@@ -28,7 +28,7 @@ from typing import Any, Optional
 import requests
 import yaml
 
-from scripts.processes import ROOT, ServiceProcess
+from scripts.processes import ROOT, ServiceProcess, python_module
 
 CONFIG = ROOT / "config.yml"
 MODEL = ROOT / "models" / "gracious.tar.gz"
@@ -44,10 +44,10 @@ LOAD_TIMEOUT_SECONDS = 600
 
 def train_command(config: Path, model: Path) -> list[str]:
     name = model.name[: -len(".tar.gz")]
-    return [
-        *(sys.executable, "-m", "rasa", "train", "--config", str(config)),
+    return python_module(
+        *("rasa", "train", "--config", str(config)),
         *("--out", str(model.parent), "--fixed-model-name", name),
-    ]
+    )
 
 
 def quick_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -152,13 +152,16 @@ class ModelReloadChannel(InputChannel):
     ) -> Blueprint:
         webhook = add_health_route(Blueprint("gracious_model_reload", __name__))
 
-        def allowed(request: Request) -> bool:
-            return has_key(request, KEY_HEADER, settings().model_key)
+        def refusal(request: Request) -> Optional[response.HTTPResponse]:
+            """Return the 403 for a caller without the key, None for one with it."""
+            if has_key(request, KEY_HEADER, settings().model_key):
+                return None
+            return problem("A valid X-Gracious-Model-Key header is needed.", 403)
 
         @webhook.route("/serving", methods=["PUT"])
         async def reload(request: Request) -> Any:
-            if not allowed(request):
-                return problem("A valid X-Gracious-Model-Key header is needed.", 403)
+            if refused := refusal(request):
+                return refused
             body = json_body(request)
             path = model_file(body)
             if isinstance(path, str):
@@ -183,8 +186,6 @@ class ModelReloadChannel(InputChannel):
 
         @webhook.route("/serving", methods=["GET"])
         async def current(request: Request) -> Any:
-            if not allowed(request):
-                return problem("A valid X-Gracious-Model-Key header is needed.", 403)
-            return response.json(self.status(request.app.ctx.agent))
+            return refusal(request) or response.json(self.status(request.app.ctx.agent))
 
         return webhook
